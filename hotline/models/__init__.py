@@ -1,0 +1,24 @@
+"""Models of the ticket domain, split by concern; import them from here."""
+
+from hotline.models.audit import AccessLog, AppendOnlyError, TicketEvent
+from hotline.models.calendar import CalendarDay
+from hotline.models.org import Unit, User
+from hotline.models.taxonomy import Category, CategoryScope
+from hotline.models.tickets import Assignment, Callback, Clock, Ticket, TicketCounter, TicketRequest
+
+__all__ = [
+    "AccessLog",
+    "AppendOnlyError",
+    "Assignment",
+    "CalendarDay",
+    "Callback",
+    "Category",
+    "CategoryScope",
+    "Clock",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "TicketRequest",
+    "Unit",
+    "User",
+]
