@@ -94,7 +94,7 @@ def ended_q() -> Q:
 
 
 def request_pending(ticket: Ticket, kind: str, request_id: int | None) -> TicketRequest:
-    qs = TicketRequest.objects.select_for_update().filter(ticket=ticket, kind=kind)
+    qs = TicketRequest.objects.select_for_update(of=("self",)).filter(ticket=ticket, kind=kind)
     if request_id is not None:
         qs = qs.filter(pk=request_id)
     request = qs.filter(status=RequestStatus.PENDING).select_related("assignment__unit").order_by("id").first()

@@ -1,0 +1,46 @@
+"""Ticket list filters (django-filter). Visibility is applied before any filter runs."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+
+from hotline.choices import ACTIVE_ASSIGNMENT_STATUSES, Priority, RequestType, TicketStatus
+from hotline.models import Assignment, Ticket
+from hotline.phones import PhoneError, normalize_phone
+
+
+class TicketFilter(django_filters.FilterSet):
+    number = django_filters.CharFilter(field_name="number", lookup_expr="startswith", label="工单编号")
+    phone = django_filters.CharFilter(method="filter_phone", label="联系电话")
+    status = django_filters.MultipleChoiceFilter(choices=TicketStatus.choices, label="状态")
+    request_type = django_filters.ChoiceFilter(choices=RequestType.choices)
+    priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    unit = django_filters.CharFilter(method="filter_unit", label="承办单位编码")
+    category = django_filters.CharFilter(method="filter_category", label="分类编码（含下级）")
+    district = django_filters.CharFilter(field_name="district__code")
+    street = django_filters.CharFilter(field_name="street__code")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    q = django_filters.CharFilter(method="filter_text", label="关键词")
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+    def filter_phone(self, qs, name, value):
+        try:
+            phone = normalize_phone(value)
+        except PhoneError:
+            return qs.none()
+        return qs.filter(caller_phone=phone)
+
+    def filter_unit(self, qs, name, value):
+        return qs.filter(Q(lead_unit__code=value) | Exists(Assignment.objects.filter(
+            ticket=OuterRef("pk"), unit__code=value, status__in=ACTIVE_ASSIGNMENT_STATUSES)))
+
+    def filter_category(self, qs, name, value):
+        return qs.filter(Q(category__code=value) | Q(category__parent__code=value))
+
+    def filter_text(self, qs, name, value):
+        return qs.filter(Q(title__icontains=value) | Q(content__icontains=value) | Q(address__icontains=value))

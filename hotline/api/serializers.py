@@ -1,0 +1,220 @@
+"""API shapes. Personal data goes out only through caller_view, so masking is the same as in the UI."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from hotline.choices import Channel, HandlingResult, Priority, RequestType, Satisfaction
+from hotline.models import Assignment, Category, Clock, Ticket, TicketEvent, TicketRequest, Unit
+from hotline.phones import mask_phone
+from routing.models import Place
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Unit
+        fields = ["id", "code", "name", "short_name", "kind", "parent", "is_active"]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "code", "name", "parent", "scope", "is_active"]
+
+
+class PlaceField(serializers.SlugRelatedField):
+    def __init__(self, level: str, **kwargs):
+        super().__init__(slug_field="code", queryset=Place.objects.filter(level=level), required=False,
+                         allow_null=True, **kwargs)
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    """List rows never carry personal data in full, for any role."""
+
+    caller_phone = serializers.SerializerMethodField()
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lead_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    street = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "number", "status", "request_type", "priority", "channel", "category", "title",
+                  "caller_phone", "district", "street", "lead_unit", "confidential", "supervise_level",
+                  "repeat_count", "created_at", "replied_at", "closed_at"]
+
+    def get_caller_phone(self, obj: Ticket) -> str:
+        return "保密" if obj.confidential and not self.context["request"].user.is_hub else mask_phone(
+            obj.caller_phone)
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Clock
+        fields = ["kind", "state", "started_at", "warn_at", "due_at", "stopped_at", "limit_value", "limit_unit",
+                  "calendar_estimated"]
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    clocks = ClockSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "unit", "role", "status", "dispatched_at", "signed_at", "contacted_at", "replied_at",
+                  "reply_result", "reply_text", "reply_contacted", "extended_days", "ended_at", "clocks"]
+
+
+class RequestSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(source="assignment.unit", slug_field="code", read_only=True)
+    suggested_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = TicketRequest
+        fields = ["id", "kind", "status", "unit", "reason", "requested_days", "suggested_unit", "requested_at",
+                  "decided_at", "decision_reason"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "actor", "actor_unit", "unit", "from_status", "to_status", "reason", "payload",
+                  "created_at"]
+
+
+class CallerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    masked = serializers.BooleanField()
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    caller = serializers.SerializerMethodField()
+    assignments = AssignmentSerializer(many=True, read_only=True)
+    requests = RequestSerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+    master = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    community = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta(TicketListSerializer.Meta):
+        fields = [*TicketListSerializer.Meta.fields, "content", "address", "community", "caller", "answer_text",
+                  "close_reason", "master", "dispatched_at", "signed_at", "assignments", "requests", "events"]
+
+    def get_caller(self, obj: Ticket) -> dict:
+        view = self.context["caller_view"]
+        return {"name": view.name, "phone": view.phone, "masked": view.masked}
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=100, allow_blank=False)
+    content = serializers.CharField(allow_blank=False)
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.GENERAL)
+    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.filter(is_active=True),
+                                            required=False, allow_null=True)
+    caller_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    caller_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    caller_id = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    district = PlaceField("district")
+    street = PlaceField("street")
+    community = PlaceField("community")
+    confidential = serializers.BooleanField(default=False)
+    answer = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="直接答复内容：填写则受理即办结。")
+
+
+# --- transition inputs ----------------------------------------------------------------------
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=False)
+
+
+class OptionalReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=5000, allow_blank=False)
+
+
+def _unit_field(**kwargs):
+    return serializers.SlugRelatedField(slug_field="code", queryset=Unit.objects.filter(is_active=True), **kwargs)
+
+
+class DispatchSerializer(serializers.Serializer):
+    lead_unit = _unit_field()
+    assist_units = _unit_field(many=True, required=False, default=list)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SubdispatchSerializer(serializers.Serializer):
+    unit = _unit_field()
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReplySerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=HandlingResult.choices)
+    text = serializers.CharField(max_length=5000)
+    contacted = serializers.BooleanField()
+
+
+class RequestReturnSerializer(ReasonSerializer):
+    suggested_unit = _unit_field(required=False, allow_null=True, default=None)
+
+
+class DecideReturnSerializer(ReasonSerializer):
+    request = serializers.IntegerField(required=False, allow_null=True, default=None)
+    new_unit = _unit_field(required=False, allow_null=True, default=None)
+    assist_units = _unit_field(many=True, required=False, default=list)
+
+
+class RequestExtensionSerializer(ReasonSerializer):
+    days = serializers.IntegerField(min_value=1, max_value=60)
+
+
+class DecideExtensionSerializer(ReasonSerializer):
+    request = serializers.IntegerField(required=False, allow_null=True, default=None)
+    days = serializers.IntegerField(min_value=1, max_value=60, required=False, allow_null=True, default=None)
+
+
+class CallbackSerializer(serializers.Serializer):
+    contacted = serializers.BooleanField()
+    resolved = serializers.BooleanField()
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
+    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class MergeSerializer(serializers.Serializer):
+    master = serializers.CharField(max_length=16, help_text="主工单编号")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SuperviseSerializer(ReasonSerializer):
+    level = serializers.IntegerField(min_value=0, max_value=3)
+
+
+class ConfidentialSerializer(ReasonSerializer):
+    confidential = serializers.BooleanField()
+
+
+class RevealSerializer(ReasonSerializer):
+    pass
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
