@@ -1,0 +1,40 @@
+# The verbs people type. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint fmt bench install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m hotline.devrun
+
+test: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run -v 0
+	$(PY) -m ruff check .
+	$(PY) -m pytest --create-db -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: $(STAMP)
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done || echo "no benchmarks yet"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
