@@ -39,17 +39,20 @@ def choose_database(env: dict) -> None:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3,
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3, autocommit=True
+        ) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'hotline'").fetchone()
             if not exists:
                 conn.execute("CREATE DATABASE hotline")
         env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/hotline"
         say("数据库：本机 PostgreSQL 127.0.0.1:5432/hotline")
-    except Exception as exc:  # noqa: BLE001 — any failure means "no usable local PostgreSQL"
+    except Exception as exc:
         VAR.mkdir(exist_ok=True)
         env["HOTLINE_SQLITE"] = "1"
-        say(f"数据库：未连上本机 PostgreSQL（{type(exc).__name__}），改用内置 SQLite 文件 var/hotline.sqlite3（WAL 模式）。")
+        say(
+            f"数据库：未连上本机 PostgreSQL（{type(exc).__name__}），改用内置 SQLite 文件 var/hotline.sqlite3（WAL 模式）。"
+        )
         say("        SQLite 仅供试用；生产与测试请使用 PostgreSQL（设置 DATABASE_URL）。")
 
 
@@ -62,11 +65,31 @@ def ensure_redis(env: dict) -> None:
         return
     server = shutil.which("redis-server")
     if server is None:
-        sys.exit("[make run] 没有可用的 Redis：请安装 redis-server（apt-get install redis-server），"
-                 "或设置 CELERY_BROKER_URL / REDIS_URL 指向一个 Redis。")
+        sys.exit(
+            "[make run] 没有可用的 Redis：请安装 redis-server（apt-get install redis-server），"
+            "或设置 CELERY_BROKER_URL / REDIS_URL 指向一个 Redis。"
+        )
     VAR.mkdir(exist_ok=True)
-    subprocess.run([server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
-                    "--appendonly", "no", "--dir", str(VAR), "--logfile", str(VAR / "redis.log")], check=True)
+    subprocess.run(
+        [
+            server,
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(VAR),
+            "--logfile",
+            str(VAR / "redis.log"),
+        ],
+        check=True,
+    )
     for _ in range(50):
         if port_open("127.0.0.1", 6379):
             say("消息队列：已启动本机 Redis 127.0.0.1:6379")
@@ -92,17 +115,40 @@ def main() -> None:
     VAR.mkdir(exist_ok=True)
     procs = {
         "web": [PY, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"],
-        "worker": [PY, "-m", "celery", "-A", "hotline", "worker", "-l", "info", "--concurrency", "2",
-                   "-n", "hotline-dev@%h"],
-        "beat": [PY, "-m", "celery", "-A", "hotline", "beat", "-l", "info",
-                 "--schedule", str(VAR / "celerybeat-schedule")],
+        "worker": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "hotline",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+            "-n",
+            "hotline-dev@%h",
+        ],
+        "beat": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "hotline",
+            "beat",
+            "-l",
+            "info",
+            "--schedule",
+            str(VAR / "celerybeat-schedule"),
+        ],
     }
     children = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in procs.items()}
     for _ in range(100):
         if port_open(HOST, PORT):
             break
         time.sleep(0.2)
-    print(f"""
+    print(
+        f"""
 ================================================================
   12345 接诉即办 已启动:  http://{HOST}:{PORT}/
   API 文档: http://{HOST}:{PORT}/api/docs/    健康检查: http://{HOST}:{PORT}/healthz
@@ -114,7 +160,9 @@ def main() -> None:
     （每个单位都有 <单位编码>-handler 和 <单位编码>-manager）
   按 Ctrl-C 停止 web、worker 和 beat。
 ================================================================
-""", flush=True)
+""",
+        flush=True,
+    )
 
     def stop(*_):
         for proc in children.values():

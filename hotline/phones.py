@@ -26,10 +26,15 @@ def normalize_phone(raw: str) -> str:
     national = str(number.national_number)
     if number.country_code != 86:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ) and len(national) == 11 and national.startswith("1"):
+    if (
+        phonenumbers.number_type(number)
+        in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+        and len(national) == 11
+        and national.startswith("1")
+    ):
         return national
     return "0" + national
 

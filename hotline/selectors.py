@@ -31,8 +31,13 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
         return qs
     if not user.is_unit_staff or user.unit_id is None:
         return qs.none()
-    return qs.filter(Exists(Assignment.objects.filter(
-        ticket=OuterRef("pk"), unit_id=user.unit_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)))
+    return qs.filter(
+        Exists(
+            Assignment.objects.filter(
+                ticket=OuterRef("pk"), unit_id=user.unit_id, status__in=ACTIVE_ASSIGNMENT_STATUSES
+            )
+        )
+    )
 
 
 def ticket_get(user: User, pk: int | str) -> Ticket:
@@ -41,10 +46,12 @@ def ticket_get(user: User, pk: int | str) -> Ticket:
         pk = int(pk)
     except (TypeError, ValueError) as exc:
         raise NotFound() from exc
-    ticket = (tickets_visible_to(user)
-              .select_related("category__parent", "district", "street", "community", "lead_unit", "master",
-                              "created_by")
-              .filter(pk=pk).first())
+    ticket = (
+        tickets_visible_to(user)
+        .select_related("category__parent", "district", "street", "community", "lead_unit", "master", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
     if ticket is None:
         raise NotFound()
     return ticket
@@ -59,11 +66,14 @@ def ticket_get_by_number(user: User, number: str) -> Ticket:
 
 def ticket_detail_related(ticket: Ticket):
     """Assignments (with clocks), requests and events for the ticket page, in a few queries."""
-    assignments = (ticket.assignments.select_related("unit", "signed_by", "replied_by", "parent__unit")
-                   .prefetch_related(Prefetch("clocks", queryset=Clock.objects.order_by("kind", "id")))
-                   .order_by("id"))
-    requests = ticket.requests.select_related("assignment__unit", "requested_by", "decided_by",
-                                              "suggested_unit").order_by("-id")
+    assignments = (
+        ticket.assignments.select_related("unit", "signed_by", "replied_by", "parent__unit")
+        .prefetch_related(Prefetch("clocks", queryset=Clock.objects.order_by("kind", "id")))
+        .order_by("id")
+    )
+    requests = ticket.requests.select_related(
+        "assignment__unit", "requested_by", "decided_by", "suggested_unit"
+    ).order_by("-id")
     events = ticket.events.select_related("actor", "actor_unit", "unit").order_by("id")
     return assignments, requests, events
 
@@ -75,8 +85,11 @@ def ticket_allowed_actions(ticket: Ticket, user: User) -> list[str]:
     allowed: list[str] = []
     own = None
     if user.is_unit_staff:
-        own = (ticket.assignments.filter(unit_id=user.unit_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
-               .exclude(role=AssignmentRole.COPY).first())
+        own = (
+            ticket.assignments.filter(unit_id=user.unit_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+            .exclude(role=AssignmentRole.COPY)
+            .first()
+        )
     pending = set(ticket.requests.filter(status=RequestStatus.PENDING).values_list("kind", flat=True))
     for action, rule in TRANSITIONS.items():
         if user.role not in rule.roles:
@@ -105,8 +118,11 @@ def ticket_allowed_actions(ticket: Ticket, user: User) -> list[str]:
             continue
         if action == Action.CALLBACK and ticket.callbacks.filter(valid=True).exists():
             continue
-        if action == Action.CLOSE and ticket.status == TicketStatus.REVIEW and user.role not in (
-                Role.SUPERVISOR, Role.ADMIN):
+        if (
+            action == Action.CLOSE
+            and ticket.status == TicketStatus.REVIEW
+            and user.role not in (Role.SUPERVISOR, Role.ADMIN)
+        ):
             continue
         allowed.append(action)
     return allowed
@@ -114,14 +130,21 @@ def ticket_allowed_actions(ticket: Ticket, user: User) -> list[str]:
 
 # --- queues ---------------------------------------------------------------------------------
 
+
 def dispatcher_queue() -> QuerySet[Ticket]:
     """Tickets waiting for the hub: new ones and those whose unit asked to return them."""
-    return (Ticket.objects.filter(status__in=[TicketStatus.RECEIVED, TicketStatus.RETURN_REQUESTED])
-            .select_related("category__parent", "district", "street", "lead_unit")
-            .annotate(dispatch_due=Subquery(Clock.objects.filter(
-                ticket=OuterRef("pk"), kind=ClockKind.DISPATCH, state__in=LIVE_CLOCK_STATES)
-                .order_by("-id").values("due_at")[:1]))
-            .order_by("id"))
+    return (
+        Ticket.objects.filter(status__in=[TicketStatus.RECEIVED, TicketStatus.RETURN_REQUESTED])
+        .select_related("category__parent", "district", "street", "lead_unit")
+        .annotate(
+            dispatch_due=Subquery(
+                Clock.objects.filter(ticket=OuterRef("pk"), kind=ClockKind.DISPATCH, state__in=LIVE_CLOCK_STATES)
+                .order_by("-id")
+                .values("due_at")[:1]
+            )
+        )
+        .order_by("id")
+    )
 
 
 WORKBENCH_TABS = {
@@ -136,24 +159,33 @@ WORKBENCH_TABS = {
 def workbench(user: User, tab: str, *, now: dt.datetime | None = None) -> QuerySet[Assignment]:
     """A unit's assignments for one workbench tab, the most urgent first."""
     now = now or timezone.now()
-    reply_due = Subquery(Clock.objects.filter(assignment=OuterRef("pk"), kind=ClockKind.REPLY)
-                         .order_by("-id").values("due_at")[:1])
-    reply_state = Subquery(Clock.objects.filter(assignment=OuterRef("pk"), kind=ClockKind.REPLY)
-                           .order_by("-id").values("state")[:1])
-    qs = (Assignment.objects.filter(unit_id=user.unit_id)
-          .exclude(role=AssignmentRole.COPY)
-          .select_related("ticket__category__parent", "ticket__street", "ticket__district")
-          .annotate(reply_due=reply_due, reply_state=reply_state))
+    reply_due = Subquery(
+        Clock.objects.filter(assignment=OuterRef("pk"), kind=ClockKind.REPLY).order_by("-id").values("due_at")[:1]
+    )
+    reply_state = Subquery(
+        Clock.objects.filter(assignment=OuterRef("pk"), kind=ClockKind.REPLY).order_by("-id").values("state")[:1]
+    )
+    qs = (
+        Assignment.objects.filter(unit_id=user.unit_id)
+        .exclude(role=AssignmentRole.COPY)
+        .select_related("ticket__category__parent", "ticket__street", "ticket__district")
+        .annotate(reply_due=reply_due, reply_state=reply_state)
+    )
     if tab == "to_sign":
         qs = qs.filter(status=AssignmentStatus.DISPATCHED)
     elif tab == "in_hand":
         qs = qs.filter(status__in=[AssignmentStatus.SIGNED, AssignmentStatus.RETURN_REQUESTED])
     elif tab == "due_soon":
-        qs = qs.filter(status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED],
-                       reply_due__gt=now, reply_due__lte=now + dt.timedelta(hours=24))
+        qs = qs.filter(
+            status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED],
+            reply_due__gt=now,
+            reply_due__lte=now + dt.timedelta(hours=24),
+        )
     elif tab == "overdue":
-        qs = qs.filter(status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED,
-                                   AssignmentStatus.RETURN_REQUESTED], reply_due__lte=now)
+        qs = qs.filter(
+            status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED, AssignmentStatus.RETURN_REQUESTED],
+            reply_due__lte=now,
+        )
     elif tab == "replied":
         return qs.filter(status=AssignmentStatus.REPLIED).order_by("-replied_at")
     else:
@@ -166,8 +198,9 @@ def workbench_counts(user: User) -> dict[str, int]:
 
 
 def pending_requests(kind: str | None = None) -> QuerySet[TicketRequest]:
-    qs = (TicketRequest.objects.filter(status=RequestStatus.PENDING)
-          .select_related("ticket", "assignment__unit", "requested_by", "suggested_unit"))
+    qs = TicketRequest.objects.filter(status=RequestStatus.PENDING).select_related(
+        "ticket", "assignment__unit", "requested_by", "suggested_unit"
+    )
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("requested_at")
@@ -175,11 +208,16 @@ def pending_requests(kind: str | None = None) -> QuerySet[TicketRequest]:
 
 def caller_recent_tickets(user: User, phone: str, *, days: int = 30, limit: int = 10) -> QuerySet[Ticket]:
     since = timezone.now() - dt.timedelta(days=days)
-    return (tickets_visible_to(user).filter(caller_phone=phone, created_at__gte=since)
-            .select_related("category", "lead_unit").order_by("-created_at")[:limit])
+    return (
+        tickets_visible_to(user)
+        .filter(caller_phone=phone, created_at__gte=since)
+        .select_related("category", "lead_unit")
+        .order_by("-created_at")[:limit]
+    )
 
 
 # --- search with keyset pagination ---------------------------------------------------------
+
 
 @dataclass
 class Page:
@@ -187,10 +225,22 @@ class Page:
     next_cursor: int | None
 
 
-def tickets_search(user: User, *, q: str = "", number: str = "", phone: str = "", status: str = "",
-                   unit: int | None = None, category: int | None = None, district: int | None = None,
-                   street: int | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
-                   before: int | None = None, size: int = 25) -> Page:
+def tickets_search(
+    user: User,
+    *,
+    q: str = "",
+    number: str = "",
+    phone: str = "",
+    status: str = "",
+    unit: int | None = None,
+    category: int | None = None,
+    district: int | None = None,
+    street: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    before: int | None = None,
+    size: int = 25,
+) -> Page:
     """Newest first, keyed on id: the next page is WHERE id < last_id, so no COUNT(*) and no OFFSET."""
     qs = tickets_visible_to(user)
     if number:
@@ -200,8 +250,12 @@ def tickets_search(user: User, *, q: str = "", number: str = "", phone: str = ""
     if status:
         qs = qs.filter(status=status)
     if unit:
-        qs = qs.filter(Q(lead_unit_id=unit) | Exists(Assignment.objects.filter(
-            ticket=OuterRef("pk"), unit_id=unit, status__in=ACTIVE_ASSIGNMENT_STATUSES)))
+        qs = qs.filter(
+            Q(lead_unit_id=unit)
+            | Exists(
+                Assignment.objects.filter(ticket=OuterRef("pk"), unit_id=unit, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+            )
+        )
     if category:
         qs = qs.filter(Q(category_id=category) | Q(category__parent_id=category))
     if district:
@@ -216,7 +270,7 @@ def tickets_search(user: User, *, q: str = "", number: str = "", phone: str = ""
         qs = qs.filter(Q(title__icontains=q) | Q(content__icontains=q) | Q(address__icontains=q))
     if before:
         qs = qs.filter(id__lt=before)
-    rows = list(qs.select_related("category__parent", "district", "street", "lead_unit").order_by("-id")[:size + 1])
+    rows = list(qs.select_related("category__parent", "district", "street", "lead_unit").order_by("-id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return Page(items=rows, next_cursor=rows[-1].id if more and rows else None)

@@ -126,11 +126,7 @@ elif envbool("HOTLINE_SQLITE", "False"):
         }
     }
 else:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            "postgres://postgres@127.0.0.1:5432/hotline", conn_max_age=60
-        )
-    }
+    DATABASES = {"default": dj_database_url.parse("postgres://postgres@127.0.0.1:5432/hotline", conn_max_age=60)}
 # After a PostgreSQL restart, a pooled connection is dead: check it before use so the
 # web app recovers on its own instead of failing the first request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

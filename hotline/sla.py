@@ -37,14 +37,30 @@ def _wd(days: int) -> Limit:
 
 
 DEFAULT_TERMS: dict[str, dict[str, Limit]] = {
-    Priority.URGENT: {ClockKind.DISPATCH: _h(1), ClockKind.SIGN: _h(0.5), ClockKind.CONTACT: _h(1),
-                      ClockKind.REPLY: _h(2)},
-    Priority.UTILITY: {ClockKind.DISPATCH: _h(2), ClockKind.SIGN: _h(1), ClockKind.CONTACT: _h(2),
-                       ClockKind.REPLY: _h(24)},
-    Priority.GENERAL: {ClockKind.DISPATCH: _h(24), ClockKind.SIGN: _h(4), ClockKind.CONTACT: _h(24),
-                       ClockKind.REPLY: _wd(7)},
-    Priority.COMPLEX: {ClockKind.DISPATCH: _h(24), ClockKind.SIGN: _h(4), ClockKind.CONTACT: _h(24),
-                       ClockKind.REPLY: _wd(15)},
+    Priority.URGENT: {
+        ClockKind.DISPATCH: _h(1),
+        ClockKind.SIGN: _h(0.5),
+        ClockKind.CONTACT: _h(1),
+        ClockKind.REPLY: _h(2),
+    },
+    Priority.UTILITY: {
+        ClockKind.DISPATCH: _h(2),
+        ClockKind.SIGN: _h(1),
+        ClockKind.CONTACT: _h(2),
+        ClockKind.REPLY: _h(24),
+    },
+    Priority.GENERAL: {
+        ClockKind.DISPATCH: _h(24),
+        ClockKind.SIGN: _h(4),
+        ClockKind.CONTACT: _h(24),
+        ClockKind.REPLY: _wd(7),
+    },
+    Priority.COMPLEX: {
+        ClockKind.DISPATCH: _h(24),
+        ClockKind.SIGN: _h(4),
+        ClockKind.CONTACT: _h(24),
+        ClockKind.REPLY: _wd(15),
+    },
 }
 
 

@@ -61,29 +61,35 @@ class Rule:
 TRANSITIONS: dict[str, Rule] = {
     Action.ANSWER: Rule(frozenset({S.RECEIVED}), frozenset({R.OPERATOR, R.DISPATCHER, R.ADMIN})),
     Action.DISPATCH: Rule(frozenset({S.RECEIVED}), frozenset({R.DISPATCHER, R.SUPERVISOR, R.ADMIN})),
-    Action.SUBDISPATCH: Rule(frozenset({S.DISPATCHED, S.HANDLING}), frozenset({R.MANAGER}),
-                             frozenset({A.DISPATCHED, A.SIGNED}), WORKING),
+    Action.SUBDISPATCH: Rule(
+        frozenset({S.DISPATCHED, S.HANDLING}), frozenset({R.MANAGER}), frozenset({A.DISPATCHED, A.SIGNED}), WORKING
+    ),
     Action.SIGN: Rule(frozenset({S.DISPATCHED}), UNIT, frozenset({A.DISPATCHED}), WORKING),
     Action.CONTACT: Rule(frozenset({S.HANDLING}), UNIT, frozenset({A.SIGNED}), WORKING),
     Action.REPLY: Rule(frozenset({S.HANDLING}), UNIT, frozenset({A.SIGNED}), WORKING),
-    Action.REQUEST_RETURN: Rule(frozenset({S.DISPATCHED, S.HANDLING}), UNIT,
-                                frozenset({A.DISPATCHED, A.SIGNED}), WORKING),
-    Action.APPROVE_RETURN: Rule(frozenset({S.RETURN_REQUESTED}) | WORKING,
-                                frozenset({R.DISPATCHER, R.SUPERVISOR, R.ADMIN})),
-    Action.REJECT_RETURN: Rule(frozenset({S.RETURN_REQUESTED}) | WORKING,
-                               frozenset({R.DISPATCHER, R.SUPERVISOR, R.ADMIN})),
-    Action.REQUEST_EXTENSION: Rule(frozenset({S.DISPATCHED, S.HANDLING}), UNIT,
-                                   frozenset({A.DISPATCHED, A.SIGNED}), WORKING),
+    Action.REQUEST_RETURN: Rule(
+        frozenset({S.DISPATCHED, S.HANDLING}), UNIT, frozenset({A.DISPATCHED, A.SIGNED}), WORKING
+    ),
+    Action.APPROVE_RETURN: Rule(
+        frozenset({S.RETURN_REQUESTED}) | WORKING, frozenset({R.DISPATCHER, R.SUPERVISOR, R.ADMIN})
+    ),
+    Action.REJECT_RETURN: Rule(
+        frozenset({S.RETURN_REQUESTED}) | WORKING, frozenset({R.DISPATCHER, R.SUPERVISOR, R.ADMIN})
+    ),
+    Action.REQUEST_EXTENSION: Rule(
+        frozenset({S.DISPATCHED, S.HANDLING}), UNIT, frozenset({A.DISPATCHED, A.SIGNED}), WORKING
+    ),
     Action.APPROVE_EXTENSION: Rule(WORKING, frozenset({R.SUPERVISOR, R.ADMIN})),
     Action.REJECT_EXTENSION: Rule(WORKING, frozenset({R.SUPERVISOR, R.ADMIN})),
     Action.CALLBACK: Rule(frozenset({S.REPLIED, S.CLOSED}), frozenset({R.OPERATOR, R.SUPERVISOR, R.ADMIN})),
-    Action.CLOSE: Rule(frozenset({S.REPLIED, S.REVIEW}), frozenset({R.OPERATOR, R.DISPATCHER, R.SUPERVISOR,
-                                                                    R.ADMIN})),
+    Action.CLOSE: Rule(frozenset({S.REPLIED, S.REVIEW}), frozenset({R.OPERATOR, R.DISPATCHER, R.SUPERVISOR, R.ADMIN})),
     Action.REOPEN: Rule(frozenset({S.REPLIED, S.REVIEW, S.CLOSED}), frozenset({R.SUPERVISOR, R.ADMIN})),
-    Action.MERGE: Rule(frozenset({S.RECEIVED, S.DISPATCHED, S.HANDLING}),
-                       frozenset({R.OPERATOR, R.DISPATCHER, R.SUPERVISOR, R.ADMIN})),
-    Action.REQUEST_TERMINATION: Rule(frozenset({S.RECEIVED, S.DISPATCHED, S.HANDLING}),
-                                     HUB_DESK | UNIT, frozenset({A.DISPATCHED, A.SIGNED})),
+    Action.MERGE: Rule(
+        frozenset({S.RECEIVED, S.DISPATCHED, S.HANDLING}), frozenset({R.OPERATOR, R.DISPATCHER, R.SUPERVISOR, R.ADMIN})
+    ),
+    Action.REQUEST_TERMINATION: Rule(
+        frozenset({S.RECEIVED, S.DISPATCHED, S.HANDLING}), HUB_DESK | UNIT, frozenset({A.DISPATCHED, A.SIGNED})
+    ),
     Action.APPROVE_TERMINATION: Rule(frozenset({S.TERMINATION_REQUESTED}), frozenset({R.SUPERVISOR, R.ADMIN})),
     Action.REJECT_TERMINATION: Rule(frozenset({S.TERMINATION_REQUESTED}), frozenset({R.SUPERVISOR, R.ADMIN})),
     Action.SUPERVISE: Rule(OPEN, frozenset({R.SUPERVISOR, R.ADMIN})),
@@ -102,7 +108,6 @@ def check(action: str, *, status: str, assignment_status: str | None = None, as_
     sources = rule.assist_sources if as_assist and rule.assist_sources else rule.sources
     if status not in sources:
         raise IllegalTransition(f"工单当前状态为“{status_label(status)}”，不能{label}。")
-    if rule.assignment_sources and assignment_status is not None:
-        if assignment_status not in rule.assignment_sources:
-            current = A(assignment_status).label if assignment_status in A.values else assignment_status
-            raise IllegalTransition(f"本单位承办状态为“{current}”，不能{label}。")
+    if rule.assignment_sources and assignment_status is not None and assignment_status not in rule.assignment_sources:
+        current = A(assignment_status).label if assignment_status in A.values else assignment_status
+        raise IllegalTransition(f"本单位承办状态为“{current}”，不能{label}。")

@@ -20,33 +20,55 @@ class City:
 
     def __init__(self) -> None:
         self.chaoyang = Place.objects.create(code="chaoyang", name="朝阳区", level=PlaceLevel.DISTRICT)
-        self.wangjing = Place.objects.create(code="chaoyang-wangjing", name="望京街道", level=PlaceLevel.STREET,
-                                             parent=self.chaoyang, aliases=["望京"])
-        self.sanlitun = Place.objects.create(code="chaoyang-sanlitun", name="三里屯街道",
-                                             level=PlaceLevel.STREET, parent=self.chaoyang)
-        self.xiyuan = Place.objects.create(code="chaoyang-wangjing-xiyuan", name="望京西园社区",
-                                           level=PlaceLevel.COMMUNITY, parent=self.wangjing)
+        self.wangjing = Place.objects.create(
+            code="chaoyang-wangjing", name="望京街道", level=PlaceLevel.STREET, parent=self.chaoyang, aliases=["望京"]
+        )
+        self.sanlitun = Place.objects.create(
+            code="chaoyang-sanlitun", name="三里屯街道", level=PlaceLevel.STREET, parent=self.chaoyang
+        )
+        self.xiyuan = Place.objects.create(
+            code="chaoyang-wangjing-xiyuan", name="望京西园社区", level=PlaceLevel.COMMUNITY, parent=self.wangjing
+        )
 
         self.hub = Unit.objects.create(code="hub", name="12345热线中心", kind=UnitKind.HUB)
-        self.district = Unit.objects.create(code="chaoyang", name="朝阳区人民政府", kind=UnitKind.DISTRICT,
-                                            place=self.chaoyang)
-        self.street_a = Unit.objects.create(code="chaoyang-wangjing", name="望京街道办事处", kind=UnitKind.STREET,
-                                            parent=self.district, place=self.wangjing)
-        self.street_b = Unit.objects.create(code="chaoyang-sanlitun", name="三里屯街道办事处",
-                                            kind=UnitKind.STREET, parent=self.district, place=self.sanlitun)
-        self.community = Unit.objects.create(code="chaoyang-wangjing-xiyuan", name="望京西园社区居委会",
-                                             kind=UnitKind.COMMUNITY, parent=self.street_a, place=self.xiyuan)
-        self.bureau = Unit.objects.create(code="zjw", name="北京市住房和城乡建设委员会", short_name="市住建委",
-                                          kind=UnitKind.BUREAU)
-        self.utility = Unit.objects.create(code="heat", name="北京市热力集团", short_name="热力集团",
-                                           kind=UnitKind.ENTERPRISE)
+        self.district = Unit.objects.create(
+            code="chaoyang", name="朝阳区人民政府", kind=UnitKind.DISTRICT, place=self.chaoyang
+        )
+        self.street_a = Unit.objects.create(
+            code="chaoyang-wangjing",
+            name="望京街道办事处",
+            kind=UnitKind.STREET,
+            parent=self.district,
+            place=self.wangjing,
+        )
+        self.street_b = Unit.objects.create(
+            code="chaoyang-sanlitun",
+            name="三里屯街道办事处",
+            kind=UnitKind.STREET,
+            parent=self.district,
+            place=self.sanlitun,
+        )
+        self.community = Unit.objects.create(
+            code="chaoyang-wangjing-xiyuan",
+            name="望京西园社区居委会",
+            kind=UnitKind.COMMUNITY,
+            parent=self.street_a,
+            place=self.xiyuan,
+        )
+        self.bureau = Unit.objects.create(
+            code="zjw", name="北京市住房和城乡建设委员会", short_name="市住建委", kind=UnitKind.BUREAU
+        )
+        self.utility = Unit.objects.create(
+            code="heat", name="北京市热力集团", short_name="热力集团", kind=UnitKind.ENTERPRISE
+        )
 
         top = Category.objects.create(code="06", name="环境保护")
         self.category = Category.objects.create(code="0602", name="餐饮油烟", parent=top, scope="territorial")
 
         def user(username: str, role: str, unit: Unit | None = None) -> User:
-            return User.objects.create_user(username=username, password="pw-for-tests-123", role=role, unit=unit,
-                                            display_name=username)
+            return User.objects.create_user(
+                username=username, password="pw-for-tests-123", role=role, unit=unit, display_name=username
+            )
 
         self.operator = user("operator1", Role.OPERATOR, self.hub)
         self.dispatcher = user("dispatcher1", Role.DISPATCHER, self.hub)
@@ -64,9 +86,21 @@ class City:
 
     @property
     def all_users(self) -> list[User]:
-        return [self.operator, self.dispatcher, self.supervisor, self.auditor, self.handler_a, self.handler_a2,
-                self.manager_a, self.handler_b, self.manager_b, self.district_manager, self.community_handler,
-                self.bureau_handler, self.utility_handler]
+        return [
+            self.operator,
+            self.dispatcher,
+            self.supervisor,
+            self.auditor,
+            self.handler_a,
+            self.handler_a2,
+            self.manager_a,
+            self.handler_b,
+            self.manager_b,
+            self.district_manager,
+            self.community_handler,
+            self.bureau_handler,
+            self.utility_handler,
+        ]
 
 
 @pytest.fixture

@@ -14,9 +14,16 @@ class Flow:
     def new(self, **overrides) -> Ticket:
         c = self.city
         data = dict(
-            actor=c.operator, title="楼下饭馆油烟扰民", content="望京西园三区楼下饭馆油烟很大，晚上十点后还在营业。",
-            request_type=RequestType.COMPLAINT, caller_name="王女士", caller_phone="13812345678",
-            address="朝阳区望京西园三区", district=c.chaoyang, street=c.wangjing, category=c.category,
+            actor=c.operator,
+            title="楼下饭馆油烟扰民",
+            content="望京西园三区楼下饭馆油烟很大，晚上十点后还在营业。",
+            request_type=RequestType.COMPLAINT,
+            caller_name="王女士",
+            caller_phone="13812345678",
+            address="朝阳区望京西园三区",
+            district=c.chaoyang,
+            street=c.wangjing,
+            category=c.category,
         )
         data.update(overrides)
         return services.ticket_create(**data)
@@ -37,20 +44,32 @@ class Flow:
 
     def replied(self, **kw) -> Ticket:
         t = self.handling(**kw)
-        services.ticket_reply(ticket=t, actor=self.city.handler_a, result=HandlingResult.RESOLVED,
-                              text="已联系商户加装油烟净化设备，并告知营业时间规定。", contacted=True)
+        services.ticket_reply(
+            ticket=t,
+            actor=self.city.handler_a,
+            result=HandlingResult.RESOLVED,
+            text="已联系商户加装油烟净化设备，并告知营业时间规定。",
+            contacted=True,
+        )
         return self.reload(t)
 
     def review(self, **kw) -> Ticket:
         t = self.replied(**kw)
-        services.ticket_record_callback(ticket=t, actor=self.city.operator, contacted=True, resolved=False,
-                                        satisfaction=Satisfaction.DISSATISFIED, comment="还是有油烟")
+        services.ticket_record_callback(
+            ticket=t,
+            actor=self.city.operator,
+            contacted=True,
+            resolved=False,
+            satisfaction=Satisfaction.DISSATISFIED,
+            comment="还是有油烟",
+        )
         return self.reload(t)
 
     def closed(self, **kw) -> Ticket:
         t = self.replied(**kw)
-        services.ticket_record_callback(ticket=t, actor=self.city.operator, contacted=True, resolved=True,
-                                        satisfaction=Satisfaction.SATISFIED)
+        services.ticket_record_callback(
+            ticket=t, actor=self.city.operator, contacted=True, resolved=True, satisfaction=Satisfaction.SATISFIED
+        )
         return self.reload(t)
 
     def termination_requested(self, **kw) -> Ticket:

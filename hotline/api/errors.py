@@ -16,8 +16,9 @@ def exception_handler(exc, context):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response({"detail": "输入有误。", "code": "invalid", "errors": fields},
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"detail": "输入有误。", "code": "invalid", "errors": fields}, status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("工单不存在或无权查看。")
     response = drf_exception_handler(exc, context)
@@ -25,8 +26,11 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         data = response.data
-        response.data = {"detail": "输入有误，请按字段提示修改。", "code": "invalid",
-                         "errors": data if isinstance(data, dict) else {"non_field_errors": data}}
+        response.data = {
+            "detail": "输入有误，请按字段提示修改。",
+            "code": "invalid",
+            "errors": data if isinstance(data, dict) else {"non_field_errors": data},
+        }
     elif isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(exc, "default_code", "error")
         if hasattr(exc, "get_codes"):

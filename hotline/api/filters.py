@@ -36,8 +36,14 @@ class TicketFilter(django_filters.FilterSet):
         return qs.filter(caller_phone=phone)
 
     def filter_unit(self, qs, name, value):
-        return qs.filter(Q(lead_unit__code=value) | Exists(Assignment.objects.filter(
-            ticket=OuterRef("pk"), unit__code=value, status__in=ACTIVE_ASSIGNMENT_STATUSES)))
+        return qs.filter(
+            Q(lead_unit__code=value)
+            | Exists(
+                Assignment.objects.filter(
+                    ticket=OuterRef("pk"), unit__code=value, status__in=ACTIVE_ASSIGNMENT_STATUSES
+                )
+            )
+        )
 
     def filter_category(self, qs, name, value):
         return qs.filter(Q(category__code=value) | Q(category__parent__code=value))

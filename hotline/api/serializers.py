@@ -28,8 +28,9 @@ class CategorySerializer(serializers.ModelSerializer):
 
 class PlaceField(serializers.SlugRelatedField):
     def __init__(self, level: str, **kwargs):
-        super().__init__(slug_field="code", queryset=Place.objects.filter(level=level), required=False,
-                         allow_null=True, **kwargs)
+        super().__init__(
+            slug_field="code", queryset=Place.objects.filter(level=level), required=False, allow_null=True, **kwargs
+        )
 
 
 class TicketListSerializer(serializers.ModelSerializer):
@@ -43,20 +44,45 @@ class TicketListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Ticket
-        fields = ["id", "number", "status", "request_type", "priority", "channel", "category", "title",
-                  "caller_phone", "district", "street", "lead_unit", "confidential", "supervise_level",
-                  "repeat_count", "created_at", "replied_at", "closed_at"]
+        fields = [
+            "id",
+            "number",
+            "status",
+            "request_type",
+            "priority",
+            "channel",
+            "category",
+            "title",
+            "caller_phone",
+            "district",
+            "street",
+            "lead_unit",
+            "confidential",
+            "supervise_level",
+            "repeat_count",
+            "created_at",
+            "replied_at",
+            "closed_at",
+        ]
 
     def get_caller_phone(self, obj: Ticket) -> str:
-        return "保密" if obj.confidential and not self.context["request"].user.is_hub else mask_phone(
-            obj.caller_phone)
+        return "保密" if obj.confidential and not self.context["request"].user.is_hub else mask_phone(obj.caller_phone)
 
 
 class ClockSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clock
-        fields = ["kind", "state", "started_at", "warn_at", "due_at", "stopped_at", "limit_value", "limit_unit",
-                  "calendar_estimated"]
+        fields = [
+            "kind",
+            "state",
+            "started_at",
+            "warn_at",
+            "due_at",
+            "stopped_at",
+            "limit_value",
+            "limit_unit",
+            "calendar_estimated",
+        ]
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -65,8 +91,22 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Assignment
-        fields = ["id", "unit", "role", "status", "dispatched_at", "signed_at", "contacted_at", "replied_at",
-                  "reply_result", "reply_text", "reply_contacted", "extended_days", "ended_at", "clocks"]
+        fields = [
+            "id",
+            "unit",
+            "role",
+            "status",
+            "dispatched_at",
+            "signed_at",
+            "contacted_at",
+            "replied_at",
+            "reply_result",
+            "reply_text",
+            "reply_contacted",
+            "extended_days",
+            "ended_at",
+            "clocks",
+        ]
 
 
 class RequestSerializer(serializers.ModelSerializer):
@@ -75,8 +115,18 @@ class RequestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TicketRequest
-        fields = ["id", "kind", "status", "unit", "reason", "requested_days", "suggested_unit", "requested_at",
-                  "decided_at", "decision_reason"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "unit",
+            "reason",
+            "requested_days",
+            "suggested_unit",
+            "requested_at",
+            "decided_at",
+            "decision_reason",
+        ]
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -86,8 +136,18 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TicketEvent
-        fields = ["id", "kind", "actor", "actor_unit", "unit", "from_status", "to_status", "reason", "payload",
-                  "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "actor_unit",
+            "unit",
+            "from_status",
+            "to_status",
+            "reason",
+            "payload",
+            "created_at",
+        ]
 
 
 class CallerSerializer(serializers.Serializer):
@@ -105,8 +165,21 @@ class TicketDetailSerializer(TicketListSerializer):
     community = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta(TicketListSerializer.Meta):
-        fields = [*TicketListSerializer.Meta.fields, "content", "address", "community", "caller", "answer_text",
-                  "close_reason", "master", "dispatched_at", "signed_at", "assignments", "requests", "events"]
+        fields = [
+            *TicketListSerializer.Meta.fields,
+            "content",
+            "address",
+            "community",
+            "caller",
+            "answer_text",
+            "close_reason",
+            "master",
+            "dispatched_at",
+            "signed_at",
+            "assignments",
+            "requests",
+            "events",
+        ]
 
     def get_caller(self, obj: Ticket) -> dict:
         view = self.context["caller_view"]
@@ -119,8 +192,9 @@ class TicketCreateSerializer(serializers.Serializer):
     request_type = serializers.ChoiceField(choices=RequestType.choices)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.GENERAL)
-    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.filter(is_active=True),
-                                            required=False, allow_null=True)
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False, allow_null=True
+    )
     caller_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     caller_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     caller_id = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -129,11 +203,13 @@ class TicketCreateSerializer(serializers.Serializer):
     street = PlaceField("street")
     community = PlaceField("community")
     confidential = serializers.BooleanField(default=False)
-    answer = serializers.CharField(required=False, allow_blank=True, default="",
-                                   help_text="直接答复内容：填写则受理即办结。")
+    answer = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="直接答复内容：填写则受理即办结。"
+    )
 
 
 # --- transition inputs ----------------------------------------------------------------------
+
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=False)

@@ -38,14 +38,17 @@ class TokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer,
-                                                               400: OpenApiResponse(description="用户名或密码错误")})
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenSerializer, 400: OpenApiResponse(description="用户名或密码错误")},
+    )
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # django-axes counts this attempt: repeated failures lock the account like the login page does.
-        user = authenticate(request._request, username=data.validated_data["username"],
-                            password=data.validated_data["password"])
+        user = authenticate(
+            request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
         if user is None or not user.is_active:
             raise InvalidInput("用户名或密码错误。", code="invalid_credentials")
         token, _ = Token.objects.get_or_create(user=user)
@@ -89,49 +92,131 @@ def _master(user, number: str) -> Ticket:
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "answer": Transition(s.AnswerSerializer, lambda t, u, d: services.ticket_answer(
-        ticket=t, actor=u, answer=d["answer"]), "直接答复并办结"),
-    "dispatch": Transition(s.DispatchSerializer, lambda t, u, d: services.ticket_dispatch(
-        ticket=t, actor=u, lead_unit=d["lead_unit"], assist_units=d["assist_units"], note=d["note"]), "派单"),
-    "subdispatch": Transition(s.SubdispatchSerializer, lambda t, u, d: services.ticket_subdispatch(
-        ticket=t, actor=u, unit=d["unit"], note=d["note"]), "下派到下级单位"),
+    "answer": Transition(
+        s.AnswerSerializer,
+        lambda t, u, d: services.ticket_answer(ticket=t, actor=u, answer=d["answer"]),
+        "直接答复并办结",
+    ),
+    "dispatch": Transition(
+        s.DispatchSerializer,
+        lambda t, u, d: services.ticket_dispatch(
+            ticket=t, actor=u, lead_unit=d["lead_unit"], assist_units=d["assist_units"], note=d["note"]
+        ),
+        "派单",
+    ),
+    "subdispatch": Transition(
+        s.SubdispatchSerializer,
+        lambda t, u, d: services.ticket_subdispatch(ticket=t, actor=u, unit=d["unit"], note=d["note"]),
+        "下派到下级单位",
+    ),
     "sign": Transition(s.OptionalReasonSerializer, lambda t, u, d: services.ticket_sign(ticket=t, actor=u), "签收"),
-    "contact": Transition(s.OptionalReasonSerializer, lambda t, u, d: services.ticket_contact(
-        ticket=t, actor=u, note=d["reason"]), "登记已联系诉求人"),
-    "reply": Transition(s.ReplySerializer, lambda t, u, d: services.ticket_reply(
-        ticket=t, actor=u, result=d["result"], text=d["text"], contacted=d["contacted"]), "反馈办理结果"),
-    "request-return": Transition(s.RequestReturnSerializer, lambda t, u, d: services.ticket_request_return(
-        ticket=t, actor=u, reason=d["reason"], suggested_unit=d["suggested_unit"]), "申请退单"),
-    "approve-return": Transition(s.DecideReturnSerializer, lambda t, u, d: services.ticket_approve_return(
-        ticket=t, actor=u, reason=d["reason"], new_unit=d["new_unit"], assist_units=d["assist_units"],
-        request_id=d["request"]), "同意退单（可同时改派）"),
-    "reject-return": Transition(s.DecideReturnSerializer, lambda t, u, d: services.ticket_reject_return(
-        ticket=t, actor=u, reason=d["reason"], request_id=d["request"]), "驳回退单"),
-    "request-extension": Transition(s.RequestExtensionSerializer, lambda t, u, d: services.ticket_request_extension(
-        ticket=t, actor=u, days=d["days"], reason=d["reason"]), "申请延期"),
-    "approve-extension": Transition(s.DecideExtensionSerializer, lambda t, u, d: services.ticket_approve_extension(
-        ticket=t, actor=u, reason=d["reason"], request_id=d["request"], days=d["days"]), "同意延期"),
-    "reject-extension": Transition(s.DecideExtensionSerializer, lambda t, u, d: services.ticket_reject_extension(
-        ticket=t, actor=u, reason=d["reason"], request_id=d["request"]), "驳回延期"),
-    "callback": Transition(s.CallbackSerializer, lambda t, u, d: services.ticket_record_callback(
-        ticket=t, actor=u, contacted=d["contacted"], resolved=d["resolved"], satisfaction=d["satisfaction"],
-        comment=d["comment"]), "登记电话回访"),
-    "close": Transition(s.OptionalReasonSerializer, lambda t, u, d: services.ticket_close(
-        ticket=t, actor=u, reason=d["reason"]), "办结"),
-    "reopen": Transition(s.ReasonSerializer, lambda t, u, d: services.ticket_reopen(
-        ticket=t, actor=u, reason=d["reason"]), "重办（退回原承办单位）"),
-    "merge": Transition(s.MergeSerializer, lambda t, u, d: services.ticket_merge(
-        ticket=t, master=_master(u, d["master"]), actor=u, reason=d["reason"]), "合并到主工单"),
-    "request-termination": Transition(s.ReasonSerializer, lambda t, u, d: services.ticket_request_termination(
-        ticket=t, actor=u, reason=d["reason"]), "申请终止"),
-    "approve-termination": Transition(s.ReasonSerializer, lambda t, u, d: services.ticket_approve_termination(
-        ticket=t, actor=u, reason=d["reason"]), "同意终止"),
-    "reject-termination": Transition(s.ReasonSerializer, lambda t, u, d: services.ticket_reject_termination(
-        ticket=t, actor=u, reason=d["reason"]), "驳回终止"),
-    "supervise": Transition(s.SuperviseSerializer, lambda t, u, d: services.ticket_supervise(
-        ticket=t, actor=u, level=d["level"], reason=d["reason"]), "设置督办级别（0为取消）"),
-    "confidential": Transition(s.ConfidentialSerializer, lambda t, u, d: services.ticket_set_confidential(
-        ticket=t, actor=u, confidential=d["confidential"], reason=d["reason"]), "设置保密"),
+    "contact": Transition(
+        s.OptionalReasonSerializer,
+        lambda t, u, d: services.ticket_contact(ticket=t, actor=u, note=d["reason"]),
+        "登记已联系诉求人",
+    ),
+    "reply": Transition(
+        s.ReplySerializer,
+        lambda t, u, d: services.ticket_reply(
+            ticket=t, actor=u, result=d["result"], text=d["text"], contacted=d["contacted"]
+        ),
+        "反馈办理结果",
+    ),
+    "request-return": Transition(
+        s.RequestReturnSerializer,
+        lambda t, u, d: services.ticket_request_return(
+            ticket=t, actor=u, reason=d["reason"], suggested_unit=d["suggested_unit"]
+        ),
+        "申请退单",
+    ),
+    "approve-return": Transition(
+        s.DecideReturnSerializer,
+        lambda t, u, d: services.ticket_approve_return(
+            ticket=t,
+            actor=u,
+            reason=d["reason"],
+            new_unit=d["new_unit"],
+            assist_units=d["assist_units"],
+            request_id=d["request"],
+        ),
+        "同意退单（可同时改派）",
+    ),
+    "reject-return": Transition(
+        s.DecideReturnSerializer,
+        lambda t, u, d: services.ticket_reject_return(ticket=t, actor=u, reason=d["reason"], request_id=d["request"]),
+        "驳回退单",
+    ),
+    "request-extension": Transition(
+        s.RequestExtensionSerializer,
+        lambda t, u, d: services.ticket_request_extension(ticket=t, actor=u, days=d["days"], reason=d["reason"]),
+        "申请延期",
+    ),
+    "approve-extension": Transition(
+        s.DecideExtensionSerializer,
+        lambda t, u, d: services.ticket_approve_extension(
+            ticket=t, actor=u, reason=d["reason"], request_id=d["request"], days=d["days"]
+        ),
+        "同意延期",
+    ),
+    "reject-extension": Transition(
+        s.DecideExtensionSerializer,
+        lambda t, u, d: services.ticket_reject_extension(
+            ticket=t, actor=u, reason=d["reason"], request_id=d["request"]
+        ),
+        "驳回延期",
+    ),
+    "callback": Transition(
+        s.CallbackSerializer,
+        lambda t, u, d: services.ticket_record_callback(
+            ticket=t,
+            actor=u,
+            contacted=d["contacted"],
+            resolved=d["resolved"],
+            satisfaction=d["satisfaction"],
+            comment=d["comment"],
+        ),
+        "登记电话回访",
+    ),
+    "close": Transition(
+        s.OptionalReasonSerializer, lambda t, u, d: services.ticket_close(ticket=t, actor=u, reason=d["reason"]), "办结"
+    ),
+    "reopen": Transition(
+        s.ReasonSerializer,
+        lambda t, u, d: services.ticket_reopen(ticket=t, actor=u, reason=d["reason"]),
+        "重办（退回原承办单位）",
+    ),
+    "merge": Transition(
+        s.MergeSerializer,
+        lambda t, u, d: services.ticket_merge(ticket=t, master=_master(u, d["master"]), actor=u, reason=d["reason"]),
+        "合并到主工单",
+    ),
+    "request-termination": Transition(
+        s.ReasonSerializer,
+        lambda t, u, d: services.ticket_request_termination(ticket=t, actor=u, reason=d["reason"]),
+        "申请终止",
+    ),
+    "approve-termination": Transition(
+        s.ReasonSerializer,
+        lambda t, u, d: services.ticket_approve_termination(ticket=t, actor=u, reason=d["reason"]),
+        "同意终止",
+    ),
+    "reject-termination": Transition(
+        s.ReasonSerializer,
+        lambda t, u, d: services.ticket_reject_termination(ticket=t, actor=u, reason=d["reason"]),
+        "驳回终止",
+    ),
+    "supervise": Transition(
+        s.SuperviseSerializer,
+        lambda t, u, d: services.ticket_supervise(ticket=t, actor=u, level=d["level"], reason=d["reason"]),
+        "设置督办级别（0为取消）",
+    ),
+    "confidential": Transition(
+        s.ConfidentialSerializer,
+        lambda t, u, d: services.ticket_set_confidential(
+            ticket=t, actor=u, confidential=d["confidential"], reason=d["reason"]
+        ),
+        "设置保密",
+    ),
 }
 
 ERROR_RESPONSES = {
@@ -142,8 +227,7 @@ ERROR_RESPONSES = {
 }
 
 
-class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    viewsets.GenericViewSet):
+class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     pagination_class = TicketCursorPagination
     filterset_class = TicketFilter
 
@@ -164,10 +248,15 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         return selectors.ticket_get(self.request.user, self.kwargs["pk"])
 
     def _detail(self, ticket: Ticket, *, code: int = status.HTTP_200_OK) -> Response:
-        ticket = Ticket.objects.prefetch_related("assignments__unit", "assignments__clocks",
-                                                 "requests__assignment__unit", "requests__suggested_unit",
-                                                 "events__actor", "events__actor_unit", "events__unit").get(
-            pk=ticket.pk)
+        ticket = Ticket.objects.prefetch_related(
+            "assignments__unit",
+            "assignments__clocks",
+            "requests__assignment__unit",
+            "requests__suggested_unit",
+            "events__actor",
+            "events__actor_unit",
+            "events__unit",
+        ).get(pk=ticket.pk)
         view = ticket_view_logged(user=self.request.user, ticket=ticket, channel="api", request=self.request)
         data = s.TicketDetailSerializer(ticket, context={"request": self.request, "caller_view": view}).data
         return Response(data, status=code)
@@ -175,9 +264,14 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         if request.query_params.get("phone"):
-            access_log_record(user=request.user, action=AccessAction.SEARCH, channel="api", request=request,
-                              query=f"phone={request.query_params['phone'][:3]}****",
-                              row_count=len(response.data.get("results", [])))
+            access_log_record(
+                user=request.user,
+                action=AccessAction.SEARCH,
+                channel="api",
+                request=request,
+                query=f"phone={request.query_params['phone'][:3]}****",
+                row_count=len(response.data.get("results", [])),
+            )
         return response
 
     def retrieve(self, request, *args, **kwargs):
@@ -198,16 +292,19 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         spec.call(ticket, request.user, data.validated_data)
         return self._detail(ticket)
 
-    @extend_schema(request=s.RevealSerializer, responses={
-        200: inline_serializer("Revealed", {"phone": serializers.CharField()}), **ERROR_RESPONSES})
+    @extend_schema(
+        request=s.RevealSerializer,
+        responses={200: inline_serializer("Revealed", {"phone": serializers.CharField()}), **ERROR_RESPONSES},
+    )
     @action(detail=True, methods=["post"], url_path="reveal-phone")
     def reveal_phone(self, request, pk=None):
         """显示完整号码（承办单位，需填写理由，写入访问日志；保密工单不可）。"""
         ticket = self.get_object()
         data = s.RevealSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        view = services.ticket_reveal_phone(ticket=ticket, actor=request.user, reason=data.validated_data["reason"],
-                                            channel="api", request=request)
+        view = services.ticket_reveal_phone(
+            ticket=ticket, actor=request.user, reason=data.validated_data["reason"], channel="api", request=request
+        )
         return Response({"phone": view.phone})
 
 
@@ -218,8 +315,9 @@ def _make_transition_endpoint(name: str, spec: Transition):
     # Prefixed: a bare "dispatch" would replace APIView.dispatch itself.
     endpoint.__name__ = f"transition_{name.replace('-', '_')}"
     endpoint.__doc__ = spec.summary
-    endpoint = extend_schema(summary=spec.summary, request=spec.serializer,
-                             responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES})(endpoint)
+    endpoint = extend_schema(
+        summary=spec.summary, request=spec.serializer, responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES}
+    )(endpoint)
     return action(detail=True, methods=["post"], url_path=name, url_name=name)(endpoint)
 
 

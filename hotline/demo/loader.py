@@ -7,6 +7,7 @@ is upserted by code and tickets are only generated into an empty ticket table.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -46,37 +47,97 @@ def _upsert(model, code: str, **fields):
 @transaction.atomic
 def load_reference(log=print) -> dict:
     org = _load("organisation.json")
-    hub = _upsert(Unit, org["hub"]["code"], name=org["hub"]["name"], short_name=org["hub"]["short_name"],
-                  kind=UnitKind.HUB, parent=None, place=None)
+    hub = _upsert(
+        Unit,
+        org["hub"]["code"],
+        name=org["hub"]["name"],
+        short_name=org["hub"]["short_name"],
+        kind=UnitKind.HUB,
+        parent=None,
+        place=None,
+    )
     counts: dict[str, int] = defaultdict(int)
     for d in org["districts"]:
-        dplace = _upsert(Place, d["code"], name=d["name"], level=PlaceLevel.DISTRICT, parent=None,
-                         aliases=d.get("aliases", []))
-        dunit = _upsert(Unit, d["code"], name=d["unit_name"], short_name=d["name"], kind=UnitKind.DISTRICT,
-                        parent=None, place=dplace, aliases=d.get("aliases", []))
+        dplace = _upsert(
+            Place, d["code"], name=d["name"], level=PlaceLevel.DISTRICT, parent=None, aliases=d.get("aliases", [])
+        )
+        dunit = _upsert(
+            Unit,
+            d["code"],
+            name=d["unit_name"],
+            short_name=d["name"],
+            kind=UnitKind.DISTRICT,
+            parent=None,
+            place=dplace,
+            aliases=d.get("aliases", []),
+        )
         counts["districts"] += 1
         for st in d["streets"]:
             township = st["kind"] == "township"
-            splace = _upsert(Place, st["code"], name=st["name"], level=PlaceLevel.STREET, parent=dplace,
-                             aliases=st.get("aliases", []), is_township=township)
-            sunit = _upsert(Unit, st["code"], name=st["unit_name"], short_name=st["name"],
-                            kind=UnitKind.TOWNSHIP if township else UnitKind.STREET, parent=dunit, place=splace,
-                            aliases=st.get("aliases", []))
+            splace = _upsert(
+                Place,
+                st["code"],
+                name=st["name"],
+                level=PlaceLevel.STREET,
+                parent=dplace,
+                aliases=st.get("aliases", []),
+                is_township=township,
+            )
+            sunit = _upsert(
+                Unit,
+                st["code"],
+                name=st["unit_name"],
+                short_name=st["name"],
+                kind=UnitKind.TOWNSHIP if township else UnitKind.STREET,
+                parent=dunit,
+                place=splace,
+                aliases=st.get("aliases", []),
+            )
             counts["streets"] += 1
             for c in st.get("communities", []):
-                cplace = _upsert(Place, c["code"], name=c["name"], level=PlaceLevel.COMMUNITY, parent=splace,
-                                 aliases=c.get("aliases", []))
+                cplace = _upsert(
+                    Place,
+                    c["code"],
+                    name=c["name"],
+                    level=PlaceLevel.COMMUNITY,
+                    parent=splace,
+                    aliases=c.get("aliases", []),
+                )
                 suffix = "村民委员会" if c["name"].endswith("村") else "居民委员会"
-                _upsert(Unit, c["code"], name=c["name"] + suffix, short_name=c["name"], kind=UnitKind.COMMUNITY,
-                        parent=sunit, place=cplace, aliases=c.get("aliases", []))
+                _upsert(
+                    Unit,
+                    c["code"],
+                    name=c["name"] + suffix,
+                    short_name=c["name"],
+                    kind=UnitKind.COMMUNITY,
+                    parent=sunit,
+                    place=cplace,
+                    aliases=c.get("aliases", []),
+                )
                 counts["communities"] += 1
     for b in org["bureaus"]:
-        _upsert(Unit, b["code"], name=b["name"], short_name=b["short_name"], kind=UnitKind.BUREAU, parent=None,
-                place=None, aliases=b.get("aliases", []))
+        _upsert(
+            Unit,
+            b["code"],
+            name=b["name"],
+            short_name=b["short_name"],
+            kind=UnitKind.BUREAU,
+            parent=None,
+            place=None,
+            aliases=b.get("aliases", []),
+        )
         counts["bureaus"] += 1
     for e in org["enterprises"]:
-        _upsert(Unit, e["code"], name=e["name"], short_name=e["short_name"], kind=UnitKind.ENTERPRISE,
-                parent=None, place=None, aliases=e.get("aliases", []))
+        _upsert(
+            Unit,
+            e["code"],
+            name=e["name"],
+            short_name=e["short_name"],
+            kind=UnitKind.ENTERPRISE,
+            parent=None,
+            place=None,
+            aliases=e.get("aliases", []),
+        )
         counts["enterprises"] += 1
     for top in _load("categories.json"):
         parent = _upsert(Category, top["code"], name=top["name"], parent=None, scope="")
@@ -94,17 +155,36 @@ def load_accounts(log=print) -> int:
     password = make_password(DEMO_PASSWORD)
     hub = Unit.objects.get(kind=UnitKind.HUB)
     existing = set(User.objects.values_list("username", flat=True))
-    rows = [User(username=u, role=r, unit=hub, display_name=n, password=password)
-            for u, r, n in HUB_ACCOUNTS if u not in existing]
+    rows = [
+        User(username=u, role=r, unit=hub, display_name=n, password=password)
+        for u, r, n in HUB_ACCOUNTS
+        if u not in existing
+    ]
     if "admin" not in existing:
-        rows.append(User(username="admin", role=Role.ADMIN, unit=hub, display_name="系统管理员", password=password,
-                         is_staff=True, is_superuser=True))
+        rows.append(
+            User(
+                username="admin",
+                role=Role.ADMIN,
+                unit=hub,
+                display_name="系统管理员",
+                password=password,
+                is_staff=True,
+                is_superuser=True,
+            )
+        )
     for unit in Unit.objects.exclude(kind=UnitKind.HUB):
         for role, suffix, title in ((Role.HANDLER, "handler", "承办人"), (Role.MANAGER, "manager", "负责人")):
             username = f"{unit.code}-{suffix}"
             if username not in existing:
-                rows.append(User(username=username, role=role, unit=unit, password=password,
-                                 display_name=f"{unit.short_name or unit.name}{title}"))
+                rows.append(
+                    User(
+                        username=username,
+                        role=role,
+                        unit=unit,
+                        password=password,
+                        display_name=f"{unit.short_name or unit.name}{title}",
+                    )
+                )
     User.objects.bulk_create(rows, batch_size=500)
     log(f"演示账号：新建 {len(rows)} 个（密码均为 {DEMO_PASSWORD}）")
     return len(rows)
@@ -129,14 +209,14 @@ class _Story:
     def play(self, ticket: Ticket, target: str, lead: Unit, assist: list[Unit], at: dt.datetime) -> None:
         u, rng = self.users, self.rng
         step = at + dt.timedelta(minutes=rng.randint(10, 180))
-        services.ticket_dispatch(ticket=ticket, actor=u["dispatcher1"], lead_unit=lead, assist_units=assist,
-                                 now=step)
+        services.ticket_dispatch(ticket=ticket, actor=u["dispatcher1"], lead_unit=lead, assist_units=assist, now=step)
         if target == "dispatched":
             return
         handler = self.handler_for(lead)
         if target == "return_requested":
-            services.ticket_request_return(ticket=ticket, actor=handler, reason="经核实，该事项不属于本单位职责范围，"
-                                           "建议转相关行业主管部门办理。")
+            services.ticket_request_return(
+                ticket=ticket, actor=handler, reason="经核实，该事项不属于本单位职责范围，建议转相关行业主管部门办理。"
+            )
             return
         step += dt.timedelta(minutes=rng.randint(10, 240))
         services.ticket_sign(ticket=ticket, actor=handler, now=min(step, timezone.now()))
@@ -147,35 +227,58 @@ class _Story:
                 services.ticket_contact(ticket=ticket, actor=handler, now=min(step, timezone.now()))
             return
         if target == "extension":
-            try:
-                services.ticket_request_extension(ticket=ticket, actor=handler, days=rng.choice([3, 5, 7]),
-                                                  reason="涉及多个产权单位，需协调会商，申请延期办理。")
-            except DomainError:
-                pass  # already past its due time: it simply stays in hand, overdue
+            # Already past its due time: it simply stays in hand, overdue.
+            with contextlib.suppress(DomainError):
+                services.ticket_request_extension(
+                    ticket=ticket,
+                    actor=handler,
+                    days=rng.choice([3, 5, 7]),
+                    reason="涉及多个产权单位，需协调会商，申请延期办理。",
+                )
             return
         if target == "termination_requested":
-            services.ticket_request_termination(ticket=ticket, actor=handler,
-                                                reason="诉求人拒绝提供具体地址，多次联系未果，无法核实办理。")
+            services.ticket_request_termination(
+                ticket=ticket, actor=handler, reason="诉求人拒绝提供具体地址，多次联系未果，无法核实办理。"
+            )
             return
         step += dt.timedelta(hours=rng.randint(2, 96))
         result = rng.choices(list(self.REPLIES), weights=[70, 15, 12, 3])[0]
-        services.ticket_reply(ticket=ticket, actor=handler, result=result, text=self.REPLIES[result],
-                              contacted=rng.random() < 0.92, now=min(step, timezone.now()))
+        services.ticket_reply(
+            ticket=ticket,
+            actor=handler,
+            result=result,
+            text=self.REPLIES[result],
+            contacted=rng.random() < 0.92,
+            now=min(step, timezone.now()),
+        )
         if target == "replied":
             return
         bad = target == "review"
         services.ticket_record_callback(
-            ticket=ticket, actor=u["operator2"], contacted=True, resolved=not bad,
-            satisfaction=Satisfaction.DISSATISFIED if bad else rng.choices(
-                [Satisfaction.SATISFIED, Satisfaction.BASIC], weights=[85, 15])[0],
-            comment="问题还是没有解决，希望再派人来看看。" if bad else "")
+            ticket=ticket,
+            actor=u["operator2"],
+            contacted=True,
+            resolved=not bad,
+            satisfaction=Satisfaction.DISSATISFIED
+            if bad
+            else rng.choices([Satisfaction.SATISFIED, Satisfaction.BASIC], weights=[85, 15])[0],
+            comment="问题还是没有解决，希望再派人来看看。" if bad else "",
+        )
         if target == "reopened":
             services.ticket_reopen(ticket=ticket, actor=u["supervisor1"], reason="回访不满意，退回原单位重新办理。")
 
 
 TARGETS = [  # (state, weight): the spread a person clicking through the demo should see
-    ("received", 8), ("dispatched", 10), ("handling", 20), ("return_requested", 3), ("extension", 3),
-    ("replied", 12), ("review", 4), ("reopened", 2), ("termination_requested", 2), ("closed", 36),
+    ("received", 8),
+    ("dispatched", 10),
+    ("handling", 20),
+    ("return_requested", 3),
+    ("extension", 3),
+    ("replied", 12),
+    ("review", 4),
+    ("reopened", 2),
+    ("termination_requested", 2),
+    ("closed", 36),
 ]
 
 
@@ -204,23 +307,37 @@ def load_tickets(log=print, *, seed: int = 12345) -> int:
         consult = item["request_type"] == RequestType.CONSULT and rng.random() < 0.8
         with transaction.atomic():
             ticket = services.ticket_create(
-                actor=users[rng.choice(["operator1", "operator2"])], title=item["title"], content=item["content"],
-                request_type=item["request_type"], channel=item["channel"], priority=item["priority"],
-                category=categories.get(item["category"]), caller_name=item["caller_name"],
-                caller_phone=item["caller_phone"], caller_id=item["caller_phone"], address=item["address"],
-                district=district, street=street, confidential=item.get("confidential", False),
-                answer="已根据知识库答复诉求人，诉求人表示清楚。" if consult else "", now=at,
+                actor=users[rng.choice(["operator1", "operator2"])],
+                title=item["title"],
+                content=item["content"],
+                request_type=item["request_type"],
+                channel=item["channel"],
+                priority=item["priority"],
+                category=categories.get(item["category"]),
+                caller_name=item["caller_name"],
+                caller_phone=item["caller_phone"],
+                caller_id=item["caller_phone"],
+                address=item["address"],
+                district=district,
+                street=street,
+                confidential=item.get("confidential", False),
+                answer="已根据知识库答复诉求人，诉求人表示清楚。" if consult else "",
+                now=at,
             )
             made += 1
             group = item.get("group")
             if group and group in masters:
-                services.ticket_merge(ticket=ticket, master=masters[group], actor=users["operator1"],
-                                      reason="同一事项重复来电")
+                services.ticket_merge(
+                    ticket=ticket, master=masters[group], actor=users["operator1"], reason="同一事项重复来电"
+                )
                 continue
             if consult:
                 continue
-            lead = units.get(street.code) if item["expected_unit"] == "street" and street else units.get(
-                item["expected_unit"])
+            lead = (
+                units.get(street.code)
+                if item["expected_unit"] == "street" and street
+                else units.get(item["expected_unit"])
+            )
             target = rng.choices([t for t, _ in TARGETS], weights=[w for _, w in TARGETS])[0]
             if group:
                 masters[group] = ticket

@@ -32,12 +32,20 @@ class TicketEvent(AppendOnlyModel):
 
     ticket = models.ForeignKey("hotline.Ticket", on_delete=models.PROTECT, related_name="events")
     kind = models.CharField("事件", max_length=24, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True,
-                              on_delete=models.PROTECT, related_name="+")
-    actor_unit = models.ForeignKey("hotline.Unit", verbose_name="操作单位", null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey("hotline.Unit", verbose_name="涉及单位", null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_unit = models.ForeignKey(
+        "hotline.Unit", verbose_name="操作单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "hotline.Unit", verbose_name="涉及单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     from_status = models.CharField(max_length=24, choices=TicketStatus.choices, blank=True)
     to_status = models.CharField(max_length=24, choices=TicketStatus.choices, blank=True)
     reason = models.TextField("理由", blank=True)
@@ -57,12 +65,18 @@ class TicketEvent(AppendOnlyModel):
 class AccessLog(AppendOnlyModel):
     """One view, reveal, search or export of personal data, searchable by auditors."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.PROTECT,
-                             related_name="+")
-    unit = models.ForeignKey("hotline.Unit", verbose_name="单位", null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="+")
-    ticket = models.ForeignKey("hotline.Ticket", verbose_name="工单", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="access_logs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        "hotline.Unit", verbose_name="单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        "hotline.Ticket",
+        verbose_name="工单",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="access_logs",
+    )
     action = models.CharField("行为", max_length=8, choices=AccessAction.choices)
     fields = models.JSONField("查看字段", default=list, blank=True)
     masked = models.BooleanField("脱敏显示", default=True)

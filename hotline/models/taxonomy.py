@@ -20,7 +20,10 @@ class Category(models.Model):
         "self", verbose_name="上级分类", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     scope = models.CharField(
-        "管辖属性", max_length=12, choices=CategoryScope.choices, blank=True,
+        "管辖属性",
+        max_length=12,
+        choices=CategoryScope.choices,
+        blank=True,
         help_text="属地/行业/企业：分拨规则的默认依据。",
     )
     is_active = models.BooleanField("启用", default=True)

@@ -35,6 +35,9 @@ class TicketCounter(models.Model):
     class Meta:
         verbose_name = "工单编号计数器"
 
+    def __str__(self) -> str:
+        return f"{self.day:%Y%m%d}: {self.last}"
+
 
 class Ticket(models.Model):
     """One citizen request (工单) from intake to closure."""
@@ -44,7 +47,11 @@ class Ticket(models.Model):
     request_type = models.CharField("诉求类型", max_length=12, choices=RequestType.choices)
     priority = models.CharField("紧急程度", max_length=10, choices=Priority.choices, default=Priority.GENERAL)
     category = models.ForeignKey(
-        "hotline.Category", verbose_name="诉求分类", null=True, blank=True, on_delete=models.PROTECT,
+        "hotline.Category",
+        verbose_name="诉求分类",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="tickets",
     )
     title = models.CharField("标题", max_length=100)
@@ -52,35 +59,43 @@ class Ticket(models.Model):
 
     # Personal data: units see these masked; every full view is written to AccessLog.
     caller_name = models.CharField("诉求人", max_length=50, blank=True)
-    caller_phone = models.CharField("联系电话", max_length=20, blank=True, db_index=True,
-                                    help_text="规范化后的号码（手机11位，固话带区号）。")
+    caller_phone = models.CharField(
+        "联系电话", max_length=20, blank=True, db_index=True, help_text="规范化后的号码（手机11位，固话带区号）。"
+    )
     caller_phone_raw = models.CharField("原始号码", max_length=40, blank=True)
     caller_id = models.CharField("来电号码", max_length=40, blank=True, help_text="话务系统送来的主叫号码。")
 
     address = models.CharField("地址", max_length=200, blank=True)
-    district = models.ForeignKey("routing.Place", verbose_name="区", null=True, blank=True,
-                                 on_delete=models.PROTECT, related_name="+")
-    street = models.ForeignKey("routing.Place", verbose_name="街道/乡镇", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="+")
-    community = models.ForeignKey("routing.Place", verbose_name="社区/村", null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="+")
+    district = models.ForeignKey(
+        "routing.Place", verbose_name="区", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    street = models.ForeignKey(
+        "routing.Place", verbose_name="街道/乡镇", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    community = models.ForeignKey(
+        "routing.Place", verbose_name="社区/村", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     status = models.CharField("状态", max_length=24, choices=TicketStatus.choices, default=TicketStatus.RECEIVED)
-    confidential = models.BooleanField("保密", default=False,
-                                       help_text="应诉求人要求保密办理（GB/T 33358）：承办单位看不到诉求人身份。")
+    confidential = models.BooleanField(
+        "保密", default=False, help_text="应诉求人要求保密办理（GB/T 33358）：承办单位看不到诉求人身份。"
+    )
     supervise_level = models.PositiveSmallIntegerField("督办级别", default=0)
     # Kept in step with the lead Assignment by the services, so lists filter without a join.
-    lead_unit = models.ForeignKey("hotline.Unit", verbose_name="主办单位", null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="+")
-    master = models.ForeignKey("self", verbose_name="主工单", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="merged_children")
+    lead_unit = models.ForeignKey(
+        "hotline.Unit", verbose_name="主办单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    master = models.ForeignKey(
+        "self", verbose_name="主工单", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_children"
+    )
     repeat_count = models.PositiveIntegerField("重复来电数", default=0)
 
     answer_text = models.TextField("直接答复内容", blank=True)
     close_reason = models.CharField("办结说明", max_length=200, blank=True)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="受理人", null=True,
-                                   on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="受理人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField("受理时间", auto_now_add=True, db_index=True)
     dispatched_at = models.DateTimeField("派单时间", null=True, blank=True)
     signed_at = models.DateTimeField("签收时间", null=True, blank=True)
@@ -93,8 +108,9 @@ class Ticket(models.Model):
         verbose_name_plural = "工单"
         indexes = [
             # The dispatcher queue: SELECT … WHERE status IN ('received','return_requested') ORDER BY id
-            models.Index(fields=["id"], name="ticket_queue_idx",
-                         condition=Q(status__in=["received", "return_requested"])),
+            models.Index(
+                fields=["id"], name="ticket_queue_idx", condition=Q(status__in=["received", "return_requested"])
+            ),
             # Search by phone, newest first: caller history on the intake screen.
             models.Index(fields=["caller_phone", "-created_at"], name="ticket_phone_recent_idx"),
             models.Index(fields=["lead_unit", "status"], name="ticket_lead_status_idx"),
@@ -125,23 +141,27 @@ class Assignment(models.Model):
     """One unit's part in a ticket: lead (主办), assisting (协办), supervising copy or sub-dispatch."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="assignments")
-    unit = models.ForeignKey("hotline.Unit", verbose_name="承办单位", on_delete=models.PROTECT,
-                             related_name="assignments")
+    unit = models.ForeignKey(
+        "hotline.Unit", verbose_name="承办单位", on_delete=models.PROTECT, related_name="assignments"
+    )
     role = models.CharField("角色", max_length=8, choices=AssignmentRole.choices)
-    status = models.CharField("状态", max_length=20, choices=AssignmentStatus.choices,
-                              default=AssignmentStatus.DISPATCHED)
-    parent = models.ForeignKey("self", verbose_name="下派自", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="sub_assignments")
-    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
-                                      related_name="+")
+    status = models.CharField(
+        "状态", max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.DISPATCHED
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name="下派自", null=True, blank=True, on_delete=models.PROTECT, related_name="sub_assignments"
+    )
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     dispatched_at = models.DateTimeField("派单时间")
     note = models.TextField("派单意见", blank=True)
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     signed_at = models.DateTimeField("签收时间", null=True, blank=True)
     contacted_at = models.DateTimeField("联系诉求人时间", null=True, blank=True)
-    replied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     replied_at = models.DateTimeField("反馈时间", null=True, blank=True)
     reply_contacted = models.BooleanField("已联系诉求人", null=True, blank=True)
     reply_result = models.CharField("办理结果", max_length=14, choices=HandlingResult.choices, blank=True)
@@ -159,12 +179,14 @@ class Assignment(models.Model):
         constraints = [
             # A ticket has at most one live lead unit at a time.
             models.UniqueConstraint(
-                fields=["ticket"], name="one_active_lead_per_ticket",
+                fields=["ticket"],
+                name="one_active_lead_per_ticket",
                 condition=Q(role="lead", status__in=sorted(ACTIVE_ASSIGNMENT_STATUSES)),
             ),
             # A unit holds at most one live part in a ticket.
             models.UniqueConstraint(
-                fields=["ticket", "unit"], name="one_active_assignment_per_unit",
+                fields=["ticket", "unit"],
+                name="one_active_assignment_per_unit",
                 condition=Q(status__in=sorted(ACTIVE_ASSIGNMENT_STATUSES)),
             ),
         ]
@@ -185,8 +207,7 @@ class Clock(models.Model):
     """One deadline of a ticket or assignment; the due and warning times are fixed when it starts."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clocks")
-    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="clocks")
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="clocks")
     kind = models.CharField("时限", max_length=10, choices=ClockKind.choices)
     state = models.CharField("状态", max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
     started_at = models.DateTimeField("开始")
@@ -203,8 +224,7 @@ class Clock(models.Model):
         verbose_name_plural = "时限"
         indexes = [
             # Sweep: SELECT … FROM clock WHERE state IN ('running','warned') AND due_at <= now
-            models.Index(fields=["due_at"], name="clock_live_due_idx",
-                         condition=Q(state__in=["running", "warned"])),
+            models.Index(fields=["due_at"], name="clock_live_due_idx", condition=Q(state__in=["running", "warned"])),
             # Sweep: SELECT … FROM clock WHERE state = 'running' AND warn_at <= now
             models.Index(fields=["warn_at"], name="clock_running_warn_idx", condition=Q(state="running")),
         ]
@@ -225,20 +245,21 @@ class TicketRequest(models.Model):
     """A request that needs a decision: return (退单), extension (延期) or termination (终止)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="requests")
-    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="requests")
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="requests")
     kind = models.CharField("类型", max_length=12, choices=RequestKind.choices)
     status = models.CharField("状态", max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     reason = models.TextField("理由")
     # Ticket status before the request, restored when it is rejected.
     from_status = models.CharField(max_length=24, choices=TicketStatus.choices, blank=True)
     requested_days = models.PositiveSmallIntegerField("申请延期工作日", null=True, blank=True)
-    suggested_unit = models.ForeignKey("hotline.Unit", verbose_name="建议承办单位", null=True, blank=True,
-                                       on_delete=models.PROTECT, related_name="+")
+    suggested_unit = models.ForeignKey(
+        "hotline.Unit", verbose_name="建议承办单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField("申请时间", auto_now_add=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField("审核时间", null=True, blank=True)
     decision_reason = models.TextField("审核意见", blank=True)
 
@@ -246,15 +267,20 @@ class TicketRequest(models.Model):
         verbose_name = "审核申请"
         verbose_name_plural = "审核申请"
         indexes = [
-            models.Index(fields=["kind", "requested_at"], name="request_pending_idx",
-                         condition=Q(status="pending")),
+            models.Index(fields=["kind", "requested_at"], name="request_pending_idx", condition=Q(status="pending")),
         ]
         constraints = [
             # Double clicks and racing colleagues cannot open two pending requests of one kind.
-            models.UniqueConstraint(fields=["assignment", "kind"], name="one_pending_request_per_assignment",
-                                    condition=Q(status="pending", assignment__isnull=False)),
-            models.UniqueConstraint(fields=["ticket"], name="one_pending_termination_per_ticket",
-                                    condition=Q(status="pending", kind="termination")),
+            models.UniqueConstraint(
+                fields=["assignment", "kind"],
+                name="one_pending_request_per_assignment",
+                condition=Q(status="pending", assignment__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["ticket"],
+                name="one_pending_termination_per_ticket",
+                condition=Q(status="pending", kind="termination"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -276,8 +302,9 @@ class Callback(models.Model):
     comment = models.TextField("评价意见", blank=True)
     # False for 无效回访 (unreachable after the configured attempts): excluded from the rates.
     valid = models.BooleanField("有效回访", default=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField("回访时间", auto_now_add=True)
 
     class Meta:

@@ -52,6 +52,7 @@ __all__ = [
     "ticket_request_extension",
     "ticket_request_return",
     "ticket_request_termination",
+    "ticket_reveal_phone",
     "ticket_set_confidential",
     "ticket_sign",
     "ticket_subdispatch",

@@ -68,8 +68,12 @@ def check_unit_action(action: str, *, ticket: Ticket, actor: User) -> Assignment
     assignment = unit_assignment(ticket, actor)
     if assignment.role == AssignmentRole.SUB and action not in (Action.SIGN, Action.CONTACT, Action.REPLY):
         raise NotAllowed("下派单位只能签收、联系和反馈；退单、延期请由上级承办单位申请。")
-    check(action, status=ticket.status, assignment_status=assignment.status,
-          as_assist=assignment.role != AssignmentRole.LEAD)
+    check(
+        action,
+        status=ticket.status,
+        assignment_status=assignment.status,
+        as_assist=assignment.role != AssignmentRole.LEAD,
+    )
     return assignment
 
 
@@ -85,8 +89,11 @@ def require_reason(reason: str, field: str = "reason", *, what: str = "理由") 
 
 
 def live_lead(ticket: Ticket) -> Assignment | None:
-    return (ticket.assignments.filter(role=AssignmentRole.LEAD, status__in=ACTIVE_ASSIGNMENT_STATUSES)
-            .select_related("unit").first())
+    return (
+        ticket.assignments.filter(role=AssignmentRole.LEAD, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+        .select_related("unit")
+        .first()
+    )
 
 
 def ended_q() -> Q:
@@ -101,8 +108,9 @@ def request_pending(ticket: Ticket, kind: str, request_id: int | None) -> Ticket
     if request is None:
         decided = qs.exclude(status=RequestStatus.PENDING).order_by("-decided_at").first()
         if decided is not None and decided.decided_by_id:
-            raise Conflict(f"该{RequestKind(kind).label}申请已由{decided.decided_by}处理"
-                           f"（{decided.get_status_display()}）。")
+            raise Conflict(
+                f"该{RequestKind(kind).label}申请已由{decided.decided_by}处理（{decided.get_status_display()}）。"
+            )
         raise IllegalTransition(f"该工单没有待审核的{RequestKind(kind).label}申请。")
     return request
 

@@ -14,14 +14,26 @@ from hotline.sla import Limit, limit_for, schedule
 UNIT_CLOCKS = (ClockKind.SIGN, ClockKind.CONTACT, ClockKind.REPLY)
 
 
-def clock_start(*, ticket: Ticket, kind: str, assignment: Assignment | None = None,
-                start: dt.datetime | None = None, limit: Limit | None = None) -> Clock:
+def clock_start(
+    *,
+    ticket: Ticket,
+    kind: str,
+    assignment: Assignment | None = None,
+    start: dt.datetime | None = None,
+    limit: Limit | None = None,
+) -> Clock:
     start = start or timezone.now()
     limit = limit or limit_for(priority=ticket.priority, kind=kind)
     plan = schedule(start, limit)
     return Clock.objects.create(
-        ticket=ticket, assignment=assignment, kind=kind, started_at=start,
-        warn_at=plan.warn_at, due_at=plan.due_at, limit_value=limit.value, limit_unit=limit.unit,
+        ticket=ticket,
+        assignment=assignment,
+        kind=kind,
+        started_at=start,
+        warn_at=plan.warn_at,
+        due_at=plan.due_at,
+        limit_value=limit.value,
+        limit_unit=limit.unit,
         calendar_estimated=plan.estimated,
     )
 
@@ -30,8 +42,10 @@ def clocks_start_for_assignment(assignment: Assignment, *, kinds=UNIT_CLOCKS) ->
     """Lead and assisting units each run their own clocks; copies and sub-dispatches do not."""
     if assignment.role not in (AssignmentRole.LEAD, AssignmentRole.ASSIST):
         return []
-    return [clock_start(ticket=assignment.ticket, kind=k, assignment=assignment, start=assignment.dispatched_at)
-            for k in kinds]
+    return [
+        clock_start(ticket=assignment.ticket, kind=k, assignment=assignment, start=assignment.dispatched_at)
+        for k in kinds
+    ]
 
 
 def clock_finish(clock: Clock, *, at: dt.datetime | None = None) -> None:
@@ -52,8 +66,9 @@ def clocks_stop(qs, *, at: dt.datetime | None = None) -> int:
     return qs.filter(state__in=LIVE_CLOCK_STATES).update(state=ClockState.STOPPED, stopped_at=at or timezone.now())
 
 
-def clock_move_due(clock: Clock, *, due_at: dt.datetime, actor: User | None, reason: str,
-                   estimated: bool = False) -> None:
+def clock_move_due(
+    clock: Clock, *, due_at: dt.datetime, actor: User | None, reason: str, estimated: bool = False
+) -> None:
     """Move a running clock's due time (approved extension) and say so on the ticket."""
     old_due = clock.due_at
     span = due_at - clock.started_at
@@ -62,11 +77,16 @@ def clock_move_due(clock: Clock, *, due_at: dt.datetime, actor: User | None, rea
     clock.calendar_estimated = clock.calendar_estimated or estimated
     now = timezone.now()
     if clock.state in LIVE_CLOCK_STATES:
-        clock.state = ClockState.RUNNING if now < clock.warn_at else (
-            ClockState.WARNED if now < due_at else ClockState.BREACHED)
+        clock.state = (
+            ClockState.RUNNING if now < clock.warn_at else (ClockState.WARNED if now < due_at else ClockState.BREACHED)
+        )
     clock.save(update_fields=["due_at", "warn_at", "state", "calendar_estimated"])
     event_record(
-        ticket=clock.ticket, kind=EventKind.DUE_CHANGED, actor=actor, from_status=clock.ticket.status,
-        unit=clock.assignment.unit if clock.assignment_id else None, reason=reason,
+        ticket=clock.ticket,
+        kind=EventKind.DUE_CHANGED,
+        actor=actor,
+        from_status=clock.ticket.status,
+        unit=clock.assignment.unit if clock.assignment_id else None,
+        reason=reason,
         payload={"clock": clock.kind, "from": old_due.isoformat(), "to": due_at.isoformat()},
     )

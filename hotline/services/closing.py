@@ -44,9 +44,17 @@ def _close(ticket: Ticket, *, now: dt.datetime, reason: str) -> None:
 
 
 @transaction.atomic
-def ticket_record_callback(*, ticket: Ticket, actor: User | None, contacted: bool | None, resolved: bool | None,
-                           satisfaction: str, comment: str = "", channel: str = CallbackChannel.PHONE,
-                           valid: bool = True) -> Callback:
+def ticket_record_callback(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    contacted: bool | None,
+    resolved: bool | None,
+    satisfaction: str,
+    comment: str = "",
+    channel: str = CallbackChannel.PHONE,
+    valid: bool = True,
+) -> Callback:
     """回访: the resident's three answers. A bad verdict sends the ticket to supervisor review.
 
     ``actor`` is None when the resident rates through the SMS link.
@@ -71,8 +79,14 @@ def ticket_record_callback(*, ticket: Ticket, actor: User | None, contacted: boo
     if len(comment) > 1000:
         raise InvalidInput.field("comment", "评价意见不能超过1000字。")
     callback = Callback.objects.create(
-        ticket=ticket, channel=channel, contacted=contacted, resolved=resolved,
-        satisfaction=satisfaction if valid else "", comment=comment, valid=valid, recorded_by=actor,
+        ticket=ticket,
+        channel=channel,
+        contacted=contacted,
+        resolved=resolved,
+        satisfaction=satisfaction if valid else "",
+        comment=comment,
+        valid=valid,
+        recorded_by=actor,
     )
     before = ticket.status
     now = timezone.now()
@@ -81,9 +95,21 @@ def ticket_record_callback(*, ticket: Ticket, actor: User | None, contacted: boo
     elif ticket.status == TicketStatus.REPLIED:
         _close(ticket, now=now, reason="回访满意" if valid else "无效回访")
     ticket.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.CALLBACK, actor=actor, from_status=before, to_status=ticket.status,
-                 reason=comment, payload={"channel": channel, "contacted": contacted, "resolved": resolved,
-                                          "satisfaction": satisfaction, "valid": valid})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CALLBACK,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        reason=comment,
+        payload={
+            "channel": channel,
+            "contacted": contacted,
+            "resolved": resolved,
+            "satisfaction": satisfaction,
+            "valid": valid,
+        },
+    )
     return callback
 
 
@@ -101,8 +127,9 @@ def ticket_close(*, ticket: Ticket, actor: User, reason: str = "") -> Ticket:
     before = ticket.status
     _close(ticket, now=timezone.now(), reason=reason)
     ticket.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.CLOSED, actor=actor, from_status=before, to_status=ticket.status,
-                 reason=reason)
+    event_record(
+        ticket=ticket, kind=EventKind.CLOSED, actor=actor, from_status=before, to_status=ticket.status, reason=reason
+    )
     return ticket
 
 
@@ -130,8 +157,16 @@ def ticket_reopen(*, ticket: Ticket, actor: User, reason: str) -> Ticket:
     ticket.closed_at = None
     ticket.close_reason = ""
     ticket.save(update_fields=["status", "replied_at", "closed_at", "close_reason", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.REOPENED, actor=actor, from_status=before, to_status=ticket.status,
-                 unit=lead.unit if lead else None, reason=reason, payload=payload)
+    event_record(
+        ticket=ticket,
+        kind=EventKind.REOPENED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=lead.unit if lead else None,
+        reason=reason,
+        payload=payload,
+    )
     return ticket
 
 
@@ -149,14 +184,25 @@ def ticket_request_termination(*, ticket: Ticket, actor: User, reason: str) -> T
         check(Action.REQUEST_TERMINATION, status=ticket.status, assignment_status=assignment.status)
     reason = require_reason(reason, what="终止理由")
     request = TicketRequest.objects.create(
-        ticket=ticket, assignment=assignment, kind=RequestKind.TERMINATION, reason=reason,
-        from_status=ticket.status, requested_by=actor,
+        ticket=ticket,
+        assignment=assignment,
+        kind=RequestKind.TERMINATION,
+        reason=reason,
+        from_status=ticket.status,
+        requested_by=actor,
     )
     before = ticket.status
     ticket.status = TicketStatus.TERMINATION_REQUESTED
     ticket.save(update_fields=["status", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.TERMINATION_REQUESTED, actor=actor, from_status=before,
-                 to_status=ticket.status, reason=reason, payload={"request": request.pk})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.TERMINATION_REQUESTED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        reason=reason,
+        payload={"request": request.pk},
+    )
     return request
 
 
@@ -178,16 +224,22 @@ def ticket_decide_termination(*, ticket: Ticket, actor: User, approve: bool, rea
         clocks_stop(Clock.objects.filter(ticket=ticket), at=now)
         # Pending returns and extensions die with the ticket.
         ticket.requests.filter(status=RequestStatus.PENDING).update(
-            status=RequestStatus.CANCELLED, decided_at=now, decision_reason="工单已终止")
+            status=RequestStatus.CANCELLED, decided_at=now, decision_reason="工单已终止"
+        )
     else:
         if not request.from_status:
             raise IllegalTransition("无法恢复终止申请前的状态。")
         ticket.status = request.from_status
     ticket.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
-    event_record(ticket=ticket,
-                 kind=EventKind.TERMINATION_APPROVED if approve else EventKind.TERMINATION_REJECTED,
-                 actor=actor, from_status=before, to_status=ticket.status, reason=reason,
-                 payload={"request": request.pk})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.TERMINATION_APPROVED if approve else EventKind.TERMINATION_REJECTED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        reason=reason,
+        payload={"request": request.pk},
+    )
     return ticket
 
 

@@ -43,17 +43,32 @@ def _check_dispatchable(unit: Unit, field: str) -> None:
         raise InvalidInput.field(field, f"不能直接派给“{unit}”：社区由街道下派，热线中心不承办。")
 
 
-def _assign(*, ticket: Ticket, unit: Unit, role: str, actor: User, now: dt.datetime, note: str = "",
-            parent: Assignment | None = None) -> Assignment:
+def _assign(
+    *,
+    ticket: Ticket,
+    unit: Unit,
+    role: str,
+    actor: User,
+    now: dt.datetime,
+    note: str = "",
+    parent: Assignment | None = None,
+) -> Assignment:
     assignment = Assignment.objects.create(
-        ticket=ticket, unit=unit, role=role, parent=parent, dispatched_by=actor, dispatched_at=now, note=note,
+        ticket=ticket,
+        unit=unit,
+        role=role,
+        parent=parent,
+        dispatched_by=actor,
+        dispatched_at=now,
+        note=note,
     )
     clocks_start_for_assignment(assignment)
     return assignment
 
 
-def _dispatch_units(*, ticket: Ticket, actor: User, lead_unit: Unit, assist_units: list[Unit], note: str,
-                    now: dt.datetime) -> dict:
+def _dispatch_units(
+    *, ticket: Ticket, actor: User, lead_unit: Unit, assist_units: list[Unit], note: str, now: dt.datetime
+) -> dict:
     _check_dispatchable(lead_unit, "lead_unit")
     for unit in assist_units:
         _check_dispatchable(unit, "assist_units")
@@ -76,20 +91,36 @@ def _dispatch_units(*, ticket: Ticket, actor: User, lead_unit: Unit, assist_unit
 
 
 @transaction.atomic
-def ticket_dispatch(*, ticket: Ticket, actor: User, lead_unit: Unit, assist_units: Iterable[Unit] = (),
-                    note: str = "", now: dt.datetime | None = None) -> Ticket:
+def ticket_dispatch(
+    *,
+    ticket: Ticket,
+    actor: User,
+    lead_unit: Unit,
+    assist_units: Iterable[Unit] = (),
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Ticket:
     """派单: one lead unit, any assisting units, each with its own clocks from this moment."""
     ticket = ticket_lock(ticket)
     require(Action.DISPATCH, ticket=ticket, actor=actor)
     check(Action.DISPATCH, status=ticket.status)
     now = now or timezone.now()
     before = ticket.status
-    payload = _dispatch_units(ticket=ticket, actor=actor, lead_unit=lead_unit, assist_units=list(assist_units),
-                              note=clean_text(note), now=now)
+    payload = _dispatch_units(
+        ticket=ticket, actor=actor, lead_unit=lead_unit, assist_units=list(assist_units), note=clean_text(note), now=now
+    )
     ticket.save(update_fields=["status", "lead_unit", "dispatched_at", "signed_at", "updated_at"])
     clocks_finish(ticket.clocks.filter(kind=ClockKind.DISPATCH), at=now)
-    event_record(ticket=ticket, kind=EventKind.DISPATCHED, actor=actor, from_status=before,
-                 to_status=ticket.status, unit=lead_unit, reason=clean_text(note), payload=payload)
+    event_record(
+        ticket=ticket,
+        kind=EventKind.DISPATCHED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=lead_unit,
+        reason=clean_text(note),
+        payload=payload,
+    )
     return ticket
 
 
@@ -102,19 +133,35 @@ def ticket_subdispatch(*, ticket: Ticket, actor: User, unit: Unit, note: str = "
         raise InvalidInput.field("unit", f"只能下派给本单位的下级单位，“{unit}”不是。")
     if not unit.is_active:
         raise InvalidInput.field("unit", f"“{unit}”已停用。")
-    if ticket.assignments.filter(unit=unit, status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED,
-                                                        AssignmentStatus.REPLIED]).exists():
+    if ticket.assignments.filter(
+        unit=unit, status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED, AssignmentStatus.REPLIED]
+    ).exists():
         raise Conflict(f"已下派给“{unit}”，无需重复下派。")
-    assignment = _assign(ticket=ticket, unit=unit, role=AssignmentRole.SUB, actor=actor, now=timezone.now(),
-                         note=clean_text(note), parent=own)
-    event_record(ticket=ticket, kind=EventKind.SUBDISPATCHED, actor=actor, from_status=ticket.status,
-                 unit=unit, reason=clean_text(note), payload={"from": own.unit.code, "to": unit.code})
+    assignment = _assign(
+        ticket=ticket,
+        unit=unit,
+        role=AssignmentRole.SUB,
+        actor=actor,
+        now=timezone.now(),
+        note=clean_text(note),
+        parent=own,
+    )
+    event_record(
+        ticket=ticket,
+        kind=EventKind.SUBDISPATCHED,
+        actor=actor,
+        from_status=ticket.status,
+        unit=unit,
+        reason=clean_text(note),
+        payload={"from": own.unit.code, "to": unit.code},
+    )
     return assignment
 
 
 @transaction.atomic
-def ticket_request_return(*, ticket: Ticket, actor: User, reason: str,
-                          suggested_unit: Unit | None = None) -> TicketRequest:
+def ticket_request_return(
+    *, ticket: Ticket, actor: User, reason: str, suggested_unit: Unit | None = None
+) -> TicketRequest:
     """退单申请: the unit believes the ticket is not its job. Its clocks keep running meanwhile."""
     ticket = ticket_lock(ticket)
     assignment = check_unit_action(Action.REQUEST_RETURN, ticket=ticket, actor=actor)
@@ -122,8 +169,13 @@ def ticket_request_return(*, ticket: Ticket, actor: User, reason: str,
     if suggested_unit is not None and suggested_unit.pk == assignment.unit_id:
         raise InvalidInput.field("suggested_unit", "建议承办单位不能是本单位。")
     request = TicketRequest.objects.create(
-        ticket=ticket, assignment=assignment, kind=RequestKind.RETURN, reason=reason,
-        from_status=ticket.status, suggested_unit=suggested_unit, requested_by=actor,
+        ticket=ticket,
+        assignment=assignment,
+        kind=RequestKind.RETURN,
+        reason=reason,
+        from_status=ticket.status,
+        suggested_unit=suggested_unit,
+        requested_by=actor,
     )
     assignment.status = AssignmentStatus.RETURN_REQUESTED
     assignment.save(update_fields=["status"])
@@ -131,15 +183,29 @@ def ticket_request_return(*, ticket: Ticket, actor: User, reason: str,
     if assignment.role == AssignmentRole.LEAD:
         ticket.status = TicketStatus.RETURN_REQUESTED
         ticket.save(update_fields=["status", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.RETURN_REQUESTED, actor=actor, from_status=before,
-                 to_status=ticket.status, unit=assignment.unit, reason=reason,
-                 payload={"request": request.pk, "suggested_unit": getattr(suggested_unit, "code", None)})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.RETURN_REQUESTED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=assignment.unit,
+        reason=reason,
+        payload={"request": request.pk, "suggested_unit": getattr(suggested_unit, "code", None)},
+    )
     return request
 
 
 @transaction.atomic
-def ticket_approve_return(*, ticket: Ticket, actor: User, reason: str, new_unit: Unit | None = None,
-                          assist_units: Iterable[Unit] = (), request_id: int | None = None) -> Ticket:
+def ticket_approve_return(
+    *,
+    ticket: Ticket,
+    actor: User,
+    reason: str,
+    new_unit: Unit | None = None,
+    assist_units: Iterable[Unit] = (),
+    request_id: int | None = None,
+) -> Ticket:
     """Approve a return: the old unit's part ends; the new unit (if named) starts with fresh clocks."""
     ticket = ticket_lock(ticket)
     require(Action.APPROVE_RETURN, ticket=ticket, actor=actor)
@@ -155,17 +221,19 @@ def ticket_approve_return(*, ticket: Ticket, actor: User, reason: str, new_unit:
     old.ended_at = now
     old.save(update_fields=["status", "ended_at"])
     clocks_stop(Clock.objects.filter(assignment=old), at=now)
-    old.sub_assignments.filter(status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED,
-                                           AssignmentStatus.REPLIED]).update(
-        status=AssignmentStatus.WITHDRAWN, ended_at=now)
+    old.sub_assignments.filter(
+        status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED, AssignmentStatus.REPLIED]
+    ).update(status=AssignmentStatus.WITHDRAWN, ended_at=now)
     before = ticket.status
     payload: dict = {"request": request.pk, "returned_by": old.unit.code}
     if old.role == AssignmentRole.LEAD:
         ticket.assignments.filter(role=AssignmentRole.COPY, ended_at__isnull=True).update(
-            status=AssignmentStatus.WITHDRAWN, ended_at=now)
+            status=AssignmentStatus.WITHDRAWN, ended_at=now
+        )
         if new_unit is not None:
-            payload |= _dispatch_units(ticket=ticket, actor=actor, lead_unit=new_unit,
-                                       assist_units=list(assist_units), note=reason, now=now)
+            payload |= _dispatch_units(
+                ticket=ticket, actor=actor, lead_unit=new_unit, assist_units=list(assist_units), note=reason, now=now
+            )
         else:
             ticket.status = TicketStatus.RECEIVED
             ticket.lead_unit = None
@@ -176,8 +244,16 @@ def ticket_approve_return(*, ticket: Ticket, actor: User, reason: str, new_unit:
         _check_dispatchable(new_unit, "new_unit")
         _assign(ticket=ticket, unit=new_unit, role=AssignmentRole.ASSIST, actor=actor, now=now, note=reason)
         payload["assist"] = [new_unit.code]
-    event_record(ticket=ticket, kind=EventKind.RETURN_APPROVED, actor=actor, from_status=before,
-                 to_status=ticket.status, unit=old.unit, reason=reason, payload=payload)
+    event_record(
+        ticket=ticket,
+        kind=EventKind.RETURN_APPROVED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=old.unit,
+        reason=reason,
+        payload=payload,
+    )
     return ticket
 
 
@@ -198,7 +274,14 @@ def ticket_reject_return(*, ticket: Ticket, actor: User, reason: str, request_id
     if assignment.role == AssignmentRole.LEAD and request.from_status:
         ticket.status = request.from_status
         ticket.save(update_fields=["status", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.RETURN_REJECTED, actor=actor, from_status=before,
-                 to_status=ticket.status, unit=assignment.unit, reason=reason, payload={"request": request.pk})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.RETURN_REJECTED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=assignment.unit,
+        reason=reason,
+        payload={"request": request.pk},
+    )
     return ticket
-

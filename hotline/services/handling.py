@@ -58,8 +58,15 @@ def ticket_sign(*, ticket: Ticket, actor: User, now: dt.datetime | None = None) 
         ticket.status = TicketStatus.HANDLING
         ticket.signed_at = now
         ticket.save(update_fields=["status", "signed_at", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.SIGNED, actor=actor, from_status=before, to_status=ticket.status,
-                 unit=assignment.unit, payload={"role": assignment.role})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.SIGNED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=assignment.unit,
+        payload={"role": assignment.role},
+    )
     return assignment
 
 
@@ -74,14 +81,21 @@ def ticket_contact(*, ticket: Ticket, actor: User, note: str = "", now: dt.datet
     assignment.contacted_at = now
     assignment.save(update_fields=["contacted_at"])
     clocks_finish(assignment.clocks.filter(kind=ClockKind.CONTACT), at=now)
-    event_record(ticket=ticket, kind=EventKind.CONTACTED, actor=actor, from_status=ticket.status,
-                 unit=assignment.unit, reason=clean_text(note))
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CONTACTED,
+        actor=actor,
+        from_status=ticket.status,
+        unit=assignment.unit,
+        reason=clean_text(note),
+    )
     return assignment
 
 
 @transaction.atomic
-def ticket_reply(*, ticket: Ticket, actor: User, result: str, text: str, contacted: bool,
-                 now: dt.datetime | None = None) -> Assignment:
+def ticket_reply(
+    *, ticket: Ticket, actor: User, result: str, text: str, contacted: bool, now: dt.datetime | None = None
+) -> Assignment:
     """反馈: the handling result and the text read to the resident. The lead's reply ends the unit work."""
     ticket = ticket_lock(ticket)
     assignment = check_unit_action(Action.REPLY, ticket=ticket, actor=actor)
@@ -105,28 +119,49 @@ def ticket_reply(*, ticket: Ticket, actor: User, result: str, text: str, contact
     assignment.reply_contacted = bool(contacted)
     if contacted and not assignment.contacted_at:
         assignment.contacted_at = now
-    assignment.save(update_fields=["status", "replied_by", "replied_at", "reply_result", "reply_text",
-                                   "reply_contacted", "contacted_at"])
+    assignment.save(
+        update_fields=[
+            "status",
+            "replied_by",
+            "replied_at",
+            "reply_result",
+            "reply_text",
+            "reply_contacted",
+            "contacted_at",
+        ]
+    )
     clocks_finish(assignment.clocks.filter(kind=ClockKind.REPLY), at=now)
     if contacted:
         clocks_finish(assignment.clocks.filter(kind=ClockKind.CONTACT), at=now)
     # A reply makes a pending extension moot.
     assignment.requests.filter(kind=RequestKind.EXTENSION, status=RequestStatus.PENDING).update(
-        status=RequestStatus.CANCELLED, decided_at=now, decision_reason="已反馈，申请自动撤销")
+        status=RequestStatus.CANCELLED, decided_at=now, decision_reason="已反馈，申请自动撤销"
+    )
     before = ticket.status
     if assignment.role == AssignmentRole.LEAD:
         ticket.status = TicketStatus.REPLIED
         ticket.replied_at = now
         ticket.save(update_fields=["status", "replied_at", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.REPLIED, actor=actor, from_status=before, to_status=ticket.status,
-                 unit=assignment.unit, reason=text,
-                 payload={"result": result, "contacted": bool(contacted), "role": assignment.role})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.REPLIED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        unit=assignment.unit,
+        reason=text,
+        payload={"result": result, "contacted": bool(contacted), "role": assignment.role},
+    )
     return assignment
 
 
 def _reply_clock(assignment: Assignment) -> Clock | None:
-    return (assignment.clocks.select_for_update().filter(kind=ClockKind.REPLY, state__in=LIVE_CLOCK_STATES)
-            .order_by("-id").first())
+    return (
+        assignment.clocks.select_for_update()
+        .filter(kind=ClockKind.REPLY, state__in=LIVE_CLOCK_STATES)
+        .order_by("-id")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -149,17 +184,30 @@ def ticket_request_extension(*, ticket: Ticket, actor: User, days: int, reason: 
     if assignment.requests.filter(kind=RequestKind.EXTENSION, status=RequestStatus.PENDING).exists():
         raise Conflict("已有待审核的延期申请，请等待审核结果。", code="pending_exists")
     request = TicketRequest.objects.create(
-        ticket=ticket, assignment=assignment, kind=RequestKind.EXTENSION, reason=reason,
-        from_status=ticket.status, requested_days=days, requested_by=actor,
+        ticket=ticket,
+        assignment=assignment,
+        kind=RequestKind.EXTENSION,
+        reason=reason,
+        from_status=ticket.status,
+        requested_days=days,
+        requested_by=actor,
     )
-    event_record(ticket=ticket, kind=EventKind.EXTENSION_REQUESTED, actor=actor, from_status=ticket.status,
-                 unit=assignment.unit, reason=reason, payload={"request": request.pk, "days": days})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.EXTENSION_REQUESTED,
+        actor=actor,
+        from_status=ticket.status,
+        unit=assignment.unit,
+        reason=reason,
+        payload={"request": request.pk, "days": days},
+    )
     return request
 
 
 @transaction.atomic
-def ticket_approve_extension(*, ticket: Ticket, actor: User, reason: str, request_id: int | None = None,
-                             days: int | None = None) -> Ticket:
+def ticket_approve_extension(
+    *, ticket: Ticket, actor: User, reason: str, request_id: int | None = None, days: int | None = None
+) -> Ticket:
     """Approve: the reply due time moves by working days, never past the total cap."""
     ticket = ticket_lock(ticket)
     require(Action.APPROVE_EXTENSION, ticket=ticket, actor=actor)
@@ -179,13 +227,24 @@ def ticket_approve_extension(*, ticket: Ticket, actor: User, reason: str, reques
     now = timezone.now()
     request_decide(request, actor=actor, approved=True, reason=reason, now=now)
     new_due = calendar.add_working_days(clock.due_at, granted)
-    clock_move_due(clock, due_at=new_due.at, actor=actor, reason=f"批准延期{granted}个工作日：{reason}",
-                   estimated=new_due.estimated)
+    clock_move_due(
+        clock,
+        due_at=new_due.at,
+        actor=actor,
+        reason=f"批准延期{granted}个工作日：{reason}",
+        estimated=new_due.estimated,
+    )
     assignment.extended_days += granted
     assignment.save(update_fields=["extended_days"])
-    event_record(ticket=ticket, kind=EventKind.EXTENSION_APPROVED, actor=actor, from_status=ticket.status,
-                 unit=assignment.unit, reason=reason,
-                 payload={"request": request.pk, "days": granted, "due_at": new_due.at.isoformat()})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.EXTENSION_APPROVED,
+        actor=actor,
+        from_status=ticket.status,
+        unit=assignment.unit,
+        reason=reason,
+        payload={"request": request.pk, "days": granted, "due_at": new_due.at.isoformat()},
+    )
     return ticket
 
 
@@ -197,7 +256,13 @@ def ticket_reject_extension(*, ticket: Ticket, actor: User, reason: str, request
     request = request_pending(ticket, RequestKind.EXTENSION, request_id)
     reason = require_reason(reason, what="驳回理由")
     request_decide(request, actor=actor, approved=False, reason=reason, now=timezone.now())
-    event_record(ticket=ticket, kind=EventKind.EXTENSION_REJECTED, actor=actor, from_status=ticket.status,
-                 unit=request.assignment.unit, reason=reason, payload={"request": request.pk})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.EXTENSION_REJECTED,
+        actor=actor,
+        from_status=ticket.status,
+        unit=request.assignment.unit,
+        reason=reason,
+        payload={"request": request.pk},
+    )
     return ticket
-

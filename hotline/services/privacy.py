@@ -35,8 +35,9 @@ def caller_view(user: User, ticket: Ticket, *, revealed: bool = False) -> Caller
     if ticket.confidential:
         return CallerView(CONFIDENTIAL_MARK, CONFIDENTIAL_MARK, masked=True, can_reveal=False)
     phone = ticket.caller_phone if revealed else mask_phone(ticket.caller_phone)
-    return CallerView(mask_name(ticket.caller_name), phone, masked=not revealed,
-                      can_reveal=bool(ticket.caller_phone) and not revealed)
+    return CallerView(
+        mask_name(ticket.caller_name), phone, masked=not revealed, can_reveal=bool(ticket.caller_phone) and not revealed
+    )
 
 
 def _meta(request) -> dict:
@@ -47,26 +48,45 @@ def _meta(request) -> dict:
     return {"ip_address": ip or None, "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]}
 
 
-def access_log_record(*, user: User, action: str, ticket: Ticket | None = None, fields=PII_FIELDS,
-                      masked: bool = True, reason: str = "", query: str = "", row_count: int = 0,
-                      channel: str = "web", request=None) -> AccessLog:
+def access_log_record(
+    *,
+    user: User,
+    action: str,
+    ticket: Ticket | None = None,
+    fields=PII_FIELDS,
+    masked: bool = True,
+    reason: str = "",
+    query: str = "",
+    row_count: int = 0,
+    channel: str = "web",
+    request=None,
+) -> AccessLog:
     return AccessLog.objects.create(
-        user=user, unit=user.unit, ticket=ticket, action=action, fields=list(fields), masked=masked,
-        reason=reason[:200], query=query[:300], row_count=row_count, channel=channel, **_meta(request),
+        user=user,
+        unit=user.unit,
+        ticket=ticket,
+        action=action,
+        fields=list(fields),
+        masked=masked,
+        reason=reason[:200],
+        query=query[:300],
+        row_count=row_count,
+        channel=channel,
+        **_meta(request),
     )
 
 
 def ticket_view_logged(*, user: User, ticket: Ticket, channel: str = "web", request=None) -> CallerView:
     """What the caller block shows this user, with the view written to the access log."""
     view = caller_view(user, ticket)
-    access_log_record(user=user, action=AccessAction.VIEW, ticket=ticket, masked=view.masked,
-                      channel=channel, request=request)
+    access_log_record(
+        user=user, action=AccessAction.VIEW, ticket=ticket, masked=view.masked, channel=channel, request=request
+    )
     return view
 
 
 @transaction.atomic
-def ticket_reveal_phone(*, ticket: Ticket, actor: User, reason: str, channel: str = "web",
-                        request=None) -> CallerView:
+def ticket_reveal_phone(*, ticket: Ticket, actor: User, reason: str, channel: str = "web", request=None) -> CallerView:
     """显示完整号码: a unit user states why; impossible on confidential tickets. Always logged."""
     if not visible_to(ticket, actor):
         raise NotFound()
@@ -77,6 +97,14 @@ def ticket_reveal_phone(*, ticket: Ticket, actor: User, reason: str, channel: st
     if not ticket.caller_phone:
         raise IllegalTransition("该工单没有留联系电话。")
     reason = require_reason(reason, what="查看完整号码的理由")
-    access_log_record(user=actor, action=AccessAction.REVEAL, ticket=ticket, fields=["caller_phone"],
-                      masked=False, reason=reason, channel=channel, request=request)
+    access_log_record(
+        user=actor,
+        action=AccessAction.REVEAL,
+        ticket=ticket,
+        fields=["caller_phone"],
+        masked=False,
+        reason=reason,
+        channel=channel,
+        request=request,
+    )
     return caller_view(actor, ticket, revealed=True)

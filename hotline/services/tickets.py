@@ -128,18 +128,35 @@ def ticket_create(
 
     ticket = Ticket.objects.create(
         number=ticket_number_next(timezone.localtime(now).date()),
-        channel=channel, request_type=request_type, priority=priority, category=category,
-        title=title, content=content, caller_name=caller_name, caller_phone=phone,
-        caller_phone_raw=clean_text(caller_phone)[:40], caller_id=clean_text(caller_id)[:40],
-        address=address, district=district, street=street, community=community,
-        confidential=confidential, created_by=actor, status=TicketStatus.RECEIVED,
+        channel=channel,
+        request_type=request_type,
+        priority=priority,
+        category=category,
+        title=title,
+        content=content,
+        caller_name=caller_name,
+        caller_phone=phone,
+        caller_phone_raw=clean_text(caller_phone)[:40],
+        caller_id=clean_text(caller_id)[:40],
+        address=address,
+        district=district,
+        street=street,
+        community=community,
+        confidential=confidential,
+        created_by=actor,
+        status=TicketStatus.RECEIVED,
     )
     if now != ticket.created_at:
         # Demo data and imports backdate tickets; keep created_at honest about when the call was.
         Ticket.objects.filter(pk=ticket.pk).update(created_at=now)
         ticket.created_at = now
-    event_record(ticket=ticket, kind=EventKind.CREATED, actor=actor, to_status=TicketStatus.RECEIVED,
-                 payload={"channel": channel, "request_type": request_type, "priority": priority})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CREATED,
+        actor=actor,
+        to_status=TicketStatus.RECEIVED,
+        payload={"channel": channel, "request_type": request_type, "priority": priority},
+    )
     clock_start(ticket=ticket, kind=ClockKind.DISPATCH, start=now)
     if answer:
         ticket_answer(ticket=ticket, actor=actor, answer=answer, now=now)
@@ -162,8 +179,9 @@ def ticket_answer(*, ticket: Ticket, actor: User, answer: str, now: dt.datetime 
     ticket.closed_at = now
     ticket.save(update_fields=["status", "answer_text", "close_reason", "closed_at", "updated_at"])
     clocks_finish(ticket.clocks.filter(kind=ClockKind.DISPATCH), at=now)
-    event_record(ticket=ticket, kind=EventKind.ANSWERED, actor=actor, from_status=before,
-                 to_status=ticket.status, reason=answer)
+    event_record(
+        ticket=ticket, kind=EventKind.ANSWERED, actor=actor, from_status=before, to_status=ticket.status, reason=answer
+    )
     return ticket
 
 
@@ -191,13 +209,27 @@ def ticket_merge(*, ticket: Ticket, master: Ticket, actor: User, reason: str = "
     ticket.save(update_fields=["status", "master", "closed_at", "updated_at"])
     clocks_stop(Clock.objects.filter(ticket=ticket), at=now)
     ticket.assignments.exclude(status__in=[AssignmentStatus.RETURNED, AssignmentStatus.WITHDRAWN]).update(
-        status=AssignmentStatus.WITHDRAWN, ended_at=now)
+        status=AssignmentStatus.WITHDRAWN, ended_at=now
+    )
     master.repeat_count += 1 + ticket.repeat_count
     master.save(update_fields=["repeat_count", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.MERGED, actor=actor, from_status=before,
-                 to_status=ticket.status, reason=reason, payload={"master": master.number})
-    event_record(ticket=master, kind=EventKind.MERGED_CHILD, actor=actor, from_status=master.status,
-                 reason=reason, payload={"child": ticket.number, "repeat_count": master.repeat_count})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.MERGED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        reason=reason,
+        payload={"master": master.number},
+    )
+    event_record(
+        ticket=master,
+        kind=EventKind.MERGED_CHILD,
+        actor=actor,
+        from_status=master.status,
+        reason=reason,
+        payload={"child": ticket.number, "repeat_count": master.repeat_count},
+    )
     return ticket
 
 
@@ -211,8 +243,14 @@ def ticket_set_confidential(*, ticket: Ticket, actor: User, confidential: bool, 
         return ticket  # a double click changes nothing and writes nothing
     ticket.confidential = confidential
     ticket.save(update_fields=["confidential", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.CONFIDENTIAL, actor=actor, from_status=ticket.status,
-                 reason=reason, payload={"confidential": confidential})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CONFIDENTIAL,
+        actor=actor,
+        from_status=ticket.status,
+        reason=reason,
+        payload={"confidential": confidential},
+    )
     return ticket
 
 
@@ -231,6 +269,12 @@ def ticket_supervise(*, ticket: Ticket, actor: User | None, level: int, reason: 
     old = ticket.supervise_level
     ticket.supervise_level = level
     ticket.save(update_fields=["supervise_level", "updated_at"])
-    event_record(ticket=ticket, kind=EventKind.SUPERVISED, actor=actor, from_status=ticket.status,
-                 reason=reason, payload={"from": old, "to": level})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.SUPERVISED,
+        actor=actor,
+        from_status=ticket.status,
+        reason=reason,
+        payload={"from": old, "to": level},
+    )
     return ticket

@@ -19,10 +19,16 @@ def client_for(user) -> APIClient:
 @pytest.fixture
 def ticket_payload(city):
     return {
-        "title": "小区供暖不热", "content": "家里暖气只有16度，老人孩子受不了，请尽快处理。",
-        "request_type": "complaint", "priority": "utility", "caller_name": "李先生",
-        "caller_phone": "139 1234 5678", "address": "朝阳区望京街道某小区", "district": "chaoyang",
-        "street": "chaoyang-wangjing", "category": "0602",
+        "title": "小区供暖不热",
+        "content": "家里暖气只有16度，老人孩子受不了，请尽快处理。",
+        "request_type": "complaint",
+        "priority": "utility",
+        "caller_name": "李先生",
+        "caller_phone": "139 1234 5678",
+        "address": "朝阳区望京街道某小区",
+        "district": "chaoyang",
+        "street": "chaoyang-wangjing",
+        "category": "0602",
     }
 
 
@@ -49,7 +55,8 @@ def test_reference_data(city):
     client = client_for(city.dispatcher)
     units = client.get("/api/units/").json()
     assert {"code": "chaoyang-wangjing", "kind": "street"}.items() <= next(
-        u for u in units if u["code"] == "chaoyang-wangjing").items()
+        u for u in units if u["code"] == "chaoyang-wangjing"
+    ).items()
     categories = client.get("/api/categories/").json()
     assert any(c["code"] == "0602" and c["parent"] == "06" for c in categories)
 
@@ -68,9 +75,14 @@ def test_create_ticket_normalises_phone_and_writes_event(city, ticket_payload):
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"content": ""}, "content"), ({"caller_phone": "12345"}, "caller_phone"), ({"title": ""}, "title"),
-     ({"content": "长" * 6000}, "content"), ({"request_type": "nonsense"}, "request_type"),
-     ({"street": "no-such-street"}, "street")],
+    [
+        ({"content": ""}, "content"),
+        ({"caller_phone": "12345"}, "caller_phone"),
+        ({"title": ""}, "title"),
+        ({"content": "长" * 6000}, "content"),
+        ({"request_type": "nonsense"}, "request_type"),
+        ({"street": "no-such-street"}, "street"),
+    ],
 )
 def test_create_rejects_bad_input_with_field_errors_and_writes_nothing(city, ticket_payload, change, field):
     before = Ticket.objects.count()
@@ -95,12 +107,15 @@ def test_full_flow_over_the_api(city, ticket_payload):
     assert r.status_code == 200, r.content
     assert r.json()["status"] == TicketStatus.DISPATCHED
     assert client_for(city.handler_a).post(f"{url}/sign/", {}, format="json").json()["status"] == "handling"
-    r = client_for(city.handler_a).post(f"{url}/reply/", {"result": "resolved", "contacted": True,
-                                                          "text": "已协调热力公司上门排气，室温恢复到20度。"},
-                                        format="json")
+    r = client_for(city.handler_a).post(
+        f"{url}/reply/",
+        {"result": "resolved", "contacted": True, "text": "已协调热力公司上门排气，室温恢复到20度。"},
+        format="json",
+    )
     assert r.json()["status"] == TicketStatus.REPLIED
-    r = client_for(city.operator).post(f"{url}/callback/", {"contacted": True, "resolved": False,
-                                                            "satisfaction": "dissatisfied"}, format="json")
+    r = client_for(city.operator).post(
+        f"{url}/callback/", {"contacted": True, "resolved": False, "satisfaction": "dissatisfied"}, format="json"
+    )
     assert r.json()["status"] == TicketStatus.REVIEW
     r = client_for(city.supervisor).post(f"{url}/reopen/", {"reason": "居民反映仍不热"}, format="json")
     assert r.json()["status"] == TicketStatus.HANDLING
@@ -134,9 +149,17 @@ def test_invalid_transition_input_is_400(city, flow):
 def test_every_transition_endpoint_exists_in_the_api(city, flow):
     ticket = flow.new()
     client = client_for(city.supervisor)
-    names = {a.value for a in Action} - {"subdispatch", "contact", "reject-termination", "callback",
-                                         "confidential", "reject-return", "approve-return",
-                                         "reject-extension", "approve-extension"}
+    names = {a.value for a in Action} - {
+        "subdispatch",
+        "contact",
+        "reject-termination",
+        "callback",
+        "confidential",
+        "reject-return",
+        "approve-return",
+        "reject-extension",
+        "approve-extension",
+    }
     for name in sorted(names | {"subdispatch", "contact", "callback", "confidential"}):
         r = client.post(f"/api/tickets/{ticket.pk}/{name}/", {}, format="json")
         assert r.status_code in (400, 403, 409), (name, r.status_code)

@@ -40,30 +40,43 @@ EXPECTED = {
 def perform(action: str, ticket, city, flow):
     c = city
     calls = {
-        "answer": lambda: services.ticket_answer(ticket=ticket, actor=c.operator, answer="按知识库答复：供暖季为11月15日起。"),
+        "answer": lambda: services.ticket_answer(
+            ticket=ticket, actor=c.operator, answer="按知识库答复：供暖季为11月15日起。"
+        ),
         "dispatch": lambda: services.ticket_dispatch(ticket=ticket, actor=c.dispatcher, lead_unit=c.street_b),
         "subdispatch": lambda: services.ticket_subdispatch(ticket=ticket, actor=c.manager_a, unit=c.community),
         "sign": lambda: services.ticket_sign(ticket=ticket, actor=c.handler_a),
         "contact": lambda: services.ticket_contact(ticket=ticket, actor=c.handler_a),
-        "reply": lambda: services.ticket_reply(ticket=ticket, actor=c.handler_a, result=HandlingResult.RESOLVED,
-                                               text="已协调商户整改完毕。", contacted=True),
+        "reply": lambda: services.ticket_reply(
+            ticket=ticket,
+            actor=c.handler_a,
+            result=HandlingResult.RESOLVED,
+            text="已协调商户整改完毕。",
+            contacted=True,
+        ),
         "request-return": lambda: services.ticket_request_return(ticket=ticket, actor=c.handler_a, reason="非本辖区"),
-        "request-extension": lambda: services.ticket_request_extension(ticket=ticket, actor=c.handler_a, days=3,
-                                                                       reason="需协调产权单位"),
-        "callback": lambda: services.ticket_record_callback(ticket=ticket, actor=c.operator, contacted=True,
-                                                            resolved=True, satisfaction=Satisfaction.SATISFIED),
+        "request-extension": lambda: services.ticket_request_extension(
+            ticket=ticket, actor=c.handler_a, days=3, reason="需协调产权单位"
+        ),
+        "callback": lambda: services.ticket_record_callback(
+            ticket=ticket, actor=c.operator, contacted=True, resolved=True, satisfaction=Satisfaction.SATISFIED
+        ),
         "close": lambda: services.ticket_close(ticket=ticket, actor=c.supervisor, reason="认可办理结果"),
         "reopen": lambda: services.ticket_reopen(ticket=ticket, actor=c.supervisor, reason="诉求人反映未解决"),
         "merge": lambda: services.ticket_merge(ticket=ticket, master=flow.new(title="主单"), actor=c.operator),
-        "request-termination": lambda: services.ticket_request_termination(ticket=ticket, actor=c.dispatcher,
-                                                                           reason="诉求违法"),
-        "approve-termination": lambda: services.ticket_approve_termination(ticket=ticket, actor=c.supervisor,
-                                                                           reason="同意"),
-        "reject-termination": lambda: services.ticket_reject_termination(ticket=ticket, actor=c.supervisor,
-                                                                         reason="继续办理"),
+        "request-termination": lambda: services.ticket_request_termination(
+            ticket=ticket, actor=c.dispatcher, reason="诉求违法"
+        ),
+        "approve-termination": lambda: services.ticket_approve_termination(
+            ticket=ticket, actor=c.supervisor, reason="同意"
+        ),
+        "reject-termination": lambda: services.ticket_reject_termination(
+            ticket=ticket, actor=c.supervisor, reason="继续办理"
+        ),
         "supervise": lambda: services.ticket_supervise(ticket=ticket, actor=c.supervisor, level=2, reason="重点关注"),
-        "confidential": lambda: services.ticket_set_confidential(ticket=ticket, actor=c.operator, confidential=True,
-                                                                 reason="诉求人要求保密"),
+        "confidential": lambda: services.ticket_set_confidential(
+            ticket=ticket, actor=c.operator, confidential=True, reason="诉求人要求保密"
+        ),
     }
     return calls[action]()
 
