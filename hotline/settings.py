@@ -189,7 +189,8 @@ CACHES = {
 }
 
 # --- Celery ---------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+# Tests use their own Redis database so a `make run` worker never steals a test's task.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL.rsplit("/", 1)[0] + "/14" if TESTING else REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task gets the task redelivered

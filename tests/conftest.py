@@ -113,3 +113,15 @@ def flow(city):
     from tests.flow import Flow
 
     return Flow(city)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real worker against the test database; data must be committed for it to see (transactional_db)."""
+    from hotline.celery import app
+    from tests.worker import WorkerProcess
+
+    app.control.purge()  # a task left by an earlier, aborted run must not leak into this test
+    worker = WorkerProcess().start()
+    yield worker
+    worker.stop()
