@@ -19,6 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run -v 0
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) -m ruff check .
 	$(PY) -m pytest --create-db -q
 

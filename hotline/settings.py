@@ -154,7 +154,7 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = envint("AXES_COOLOFF_MINUTES", "15") / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "hotline.auth.lockout_response"
 
 # --- Language and time ----------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -222,6 +222,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "hotline.choices.TicketStatus",
+        "AssignmentStatusEnum": "hotline.choices.AssignmentStatus",
+        "RequestStatusEnum": "hotline.choices.RequestStatus",
+        "ClockStateEnum": "hotline.choices.ClockState",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

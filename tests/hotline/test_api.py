@@ -223,3 +223,13 @@ def test_healthz_reports_each_part(db, client):
     assert set(body["checks"]) == {"database", "broker", "worker", "beat", "calendar"}
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["broker"]["ok"] is True
+
+
+def test_token_endpoint_locks_out_after_repeated_failures(city, settings):
+    client = APIClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/api/auth/token/", {"username": "operator1", "password": "wrong"})
+    # Even the right password is refused while the account is locked.
+    response = client.post("/api/auth/token/", {"username": "operator1", "password": "pw-for-tests-123"})
+    assert response.status_code == 429
+    assert response.json()["code"] == "locked_out"
