@@ -241,3 +241,4 @@ class EventKind(models.TextChoices):
     EDITED = "edited", "修改工单"
     CLOCK_WARNED = "clock_warned", "时限预警"
     CLOCK_BREACHED = "clock_breached", "超期"
+    ESCALATED = "escalated", "超期升级"

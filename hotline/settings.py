@@ -198,10 +198,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# An unacknowledged task (its worker died) is redelivered after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "600")}
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat-beat": {"task": "hotline.tasks.beat_heartbeat", "schedule": 30.0},
+    # Warnings, breaches and escalations of every clock; a missed run is caught up by the next.
+    "sweep-clocks": {"task": "hotline.tasks.sweep_clocks", "schedule": 60.0, "options": {"expires": 55}},
 }
 
 # --- REST API -------------------------------------------------------------------
@@ -263,4 +266,15 @@ HOTLINE = {
     "RECENT_CALLER_DAYS": envint("HOTLINE_RECENT_CALLER_DAYS", "30"),
     "EXTENSION_CAP_WORKING_DAYS": envint("HOTLINE_EXTENSION_CAP_DAYS", "15"),
     "PAGE_SIZE": envint("HOTLINE_PAGE_SIZE", "25"),
+    # Deadline sweep: rows claimed per transaction, and how long one sweep may keep going.
+    "SWEEP_BATCH": envint("HOTLINE_SWEEP_BATCH", "1000"),
+    "SWEEP_BUDGET_SECONDS": envint("HOTLINE_SWEEP_BUDGET_SECONDS", "50"),
+    # After a reply deadline is breached: who hears of it, and how many minutes after the breach.
+    # handler → unit manager → parent (district) → hub supervisor; each step raises 督办.
+    "ESCALATION_LADDER": [
+        ("handler", envint("HOTLINE_ESCALATE_HANDLER_MIN", "0")),
+        ("manager", envint("HOTLINE_ESCALATE_MANAGER_MIN", "60")),
+        ("parent", envint("HOTLINE_ESCALATE_PARENT_MIN", "240")),
+        ("hub", envint("HOTLINE_ESCALATE_HUB_MIN", "1440")),
+    ],
 }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "hotline:heartbeat:{}"
 
@@ -15,3 +19,24 @@ def beat_heartbeat() -> None:
     """Beat schedules this every 30 s and a worker runs it: one fresh stamp proves both are alive."""
     cache.set(HEARTBEAT_KEY.format("beat"), time.time(), timeout=3600)
     cache.set(HEARTBEAT_KEY.format("worker"), time.time(), timeout=3600)
+
+
+@shared_task(
+    name="hotline.tasks.sweep_clocks",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=5,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def sweep_clocks() -> dict:
+    """Every minute from beat. Idempotent: a duplicate or retried run finds nothing left to fire."""
+    from hotline.services.deadlines import clocks_sweep
+
+    result = clocks_sweep().as_dict()
+    if any(result[k] for k in ("warned", "breached", "escalated")):
+        logger.info("clock sweep %s", result)
+    return result

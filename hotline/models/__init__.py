@@ -2,7 +2,9 @@
 
 from hotline.models.audit import AccessLog, AppendOnlyError, TicketEvent
 from hotline.models.calendar import CalendarDay
+from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
+from hotline.models.sla import LimitUnit, SlaPolicy
 from hotline.models.taxonomy import Category, CategoryScope
 from hotline.models.tickets import Assignment, Callback, Clock, Ticket, TicketCounter, TicketRequest
 
@@ -15,6 +17,10 @@ __all__ = [
     "Category",
     "CategoryScope",
     "Clock",
+    "LimitUnit",
+    "Notification",
+    "NotificationLevel",
+    "SlaPolicy",
     "Ticket",
     "TicketCounter",
     "TicketEvent",

@@ -216,6 +216,12 @@ class Clock(models.Model):
     stopped_at = models.DateTimeField("停止时间", null=True, blank=True)
     limit_value = models.PositiveIntegerField("时限数值")
     limit_unit = models.CharField("时限单位", max_length=12)  # "minutes" (clock time) or "workdays"
+    policy = models.ForeignKey(
+        "hotline.SlaPolicy", verbose_name="时限规则", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Escalation ladder after a reply breach: the step reached and when the next one is due.
+    escalation_step = models.PositiveSmallIntegerField("升级级别", default=0)
+    next_escalation_at = models.DateTimeField("下次升级时间", null=True, blank=True)
     # True when the due time fell beyond the calendar's known years (weekends-only rule used).
     calendar_estimated = models.BooleanField("节假日数据缺失", default=False)
 
@@ -227,6 +233,12 @@ class Clock(models.Model):
             models.Index(fields=["due_at"], name="clock_live_due_idx", condition=Q(state__in=["running", "warned"])),
             # Sweep: SELECT … FROM clock WHERE state = 'running' AND warn_at <= now
             models.Index(fields=["warn_at"], name="clock_running_warn_idx", condition=Q(state="running")),
+            # Sweep: SELECT … FROM clock WHERE state = 'breached' AND next_escalation_at <= now
+            models.Index(
+                fields=["next_escalation_at"],
+                name="clock_escalation_idx",
+                condition=Q(state="breached", next_escalation_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

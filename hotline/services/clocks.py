@@ -9,7 +9,8 @@ from django.utils import timezone
 from hotline.choices import LIVE_CLOCK_STATES, AssignmentRole, ClockKind, ClockState, EventKind
 from hotline.models import Assignment, Clock, Ticket, User
 from hotline.services.events import event_record
-from hotline.sla import Limit, limit_for, schedule
+from hotline.sla import WARN_FRACTION, Limit, Terms, schedule, terms_for
+from hotline.workcalendar import calendar
 
 UNIT_CLOCKS = (ClockKind.SIGN, ClockKind.CONTACT, ClockKind.REPLY)
 
@@ -22,9 +23,13 @@ def clock_start(
     start: dt.datetime | None = None,
     limit: Limit | None = None,
 ) -> Clock:
+    """Start a clock under the policy in force now; its due and warning times never move on their own."""
     start = start or timezone.now()
-    limit = limit or limit_for(priority=ticket.priority, kind=kind)
-    plan = schedule(start, limit)
+    unit_kind = assignment.unit.kind if assignment is not None else ""
+    terms = terms_for(priority=ticket.priority, kind=kind, at=start, category=ticket.category, unit_kind=unit_kind)
+    if limit is not None:
+        terms = Terms(limit, terms.warn_fraction, None)
+    plan = schedule(start, terms.limit, terms.warn_fraction)
     return Clock.objects.create(
         ticket=ticket,
         assignment=assignment,
@@ -32,8 +37,9 @@ def clock_start(
         started_at=start,
         warn_at=plan.warn_at,
         due_at=plan.due_at,
-        limit_value=limit.value,
-        limit_unit=limit.unit,
+        limit_value=terms.limit.value,
+        limit_unit=terms.limit.unit,
+        policy_id=terms.policy_id,
         calendar_estimated=plan.estimated,
     )
 
@@ -71,9 +77,15 @@ def clock_move_due(
 ) -> None:
     """Move a running clock's due time (approved extension) and say so on the ticket."""
     old_due = clock.due_at
-    span = due_at - clock.started_at
     clock.due_at = due_at
-    clock.warn_at = clock.started_at + span * 0.75
+    if clock.limit_unit == "workdays":
+        # Same rule as sla.schedule: the warning sits at 75% of the clock's *working* time.
+        span = calendar.working_seconds_between(clock.started_at, due_at)
+        warn = calendar.add_working_seconds(clock.started_at, span * WARN_FRACTION)
+        clock.warn_at = warn.at
+        estimated = estimated or warn.estimated
+    else:
+        clock.warn_at = clock.started_at + (due_at - clock.started_at) * WARN_FRACTION
     clock.calendar_estimated = clock.calendar_estimated or estimated
     now = timezone.now()
     if clock.state in LIVE_CLOCK_STATES:
