@@ -5,7 +5,21 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from hotline.models import AccessLog, Assignment, CalendarDay, Category, Clock, Ticket, TicketEvent, Unit, User
+from hotline.models import (
+    AccessLog,
+    Assignment,
+    CalendarDay,
+    CalendarYear,
+    Category,
+    Clock,
+    Notification,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    Unit,
+    User,
+)
+from hotline.sla import policies
 from hotline.workcalendar import calendar
 
 
@@ -67,6 +81,60 @@ class CalendarDayAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
         calendar.invalidate()
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    list_display = ["year", "complete", "note"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        calendar.invalidate()
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """Policies are versioned: add a new one with a later start instead of editing history."""
+
+    list_display = [
+        "name",
+        "priority",
+        "category",
+        "unit_kind",
+        "effective_from",
+        "is_active",
+        "dispatch_value",
+        "dispatch_unit",
+        "sign_value",
+        "sign_unit",
+        "contact_value",
+        "contact_unit",
+        "reply_value",
+        "reply_unit",
+        "warn_percent",
+    ]
+    list_filter = ["priority", "is_active", "unit_kind"]
+    autocomplete_fields = ["category"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # running clocks point at their policy; deactivate instead
+
+    def get_readonly_fields(self, request, obj=None):
+        # A policy already in force only changes by a new version, so old clocks stay explainable.
+        if obj is not None:
+            return [f.name for f in obj._meta.fields if f.name not in ("is_active", "name")]
+        return []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        policies.invalidate()
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "level", "kind", "message", "read_at"]
+    list_filter = ["level", "kind"]
+    show_full_result_count = False
 
 
 class AssignmentInline(admin.TabularInline):

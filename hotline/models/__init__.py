@@ -1,7 +1,7 @@
 """Models of the ticket domain, split by concern; import them from here."""
 
 from hotline.models.audit import AccessLog, AppendOnlyError, TicketEvent
-from hotline.models.calendar import CalendarDay
+from hotline.models.calendar import CalendarDay, CalendarYear
 from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
 from hotline.models.sla import LimitUnit, SlaPolicy
@@ -13,6 +13,7 @@ __all__ = [
     "AppendOnlyError",
     "Assignment",
     "CalendarDay",
+    "CalendarYear",
     "Callback",
     "Category",
     "CategoryScope",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from hotline.choices import AssignmentRole, ClockKind, ClockState, EventKind, Role
@@ -155,31 +156,31 @@ def _breach_batch(now: dt.datetime, batch: int, result: SweepResult) -> int:
         if not clocks:
             return 0
         people = _Recipients(clocks)
-        escalating = [
-            c
+        escalating = {
+            c.pk
             for c in clocks
             if c.kind == ClockKind.REPLY and c.assignment_id and c.assignment.role == AssignmentRole.LEAD
-        ]
-        plain = [c for c in clocks if c not in escalating]
-        Clock.objects.filter(pk__in=[c.pk for c in plain]).update(state=ClockState.BREACHED)
+        }
+        Clock.objects.filter(pk__in=[c.pk for c in clocks if c.pk not in escalating]).update(state=ClockState.BREACHED)
+        supervised: set[int] = set()
         if escalating:
             # The first rung fires now; each later rung waits its delay after the due time (the breach),
             # so a sweep catching up after downtime fires the overdue rungs too.
-            for c in escalating:
-                next_at = c.due_at + dt.timedelta(minutes=ladder[1][1]) if len(ladder) > 1 else None
-                Clock.objects.filter(pk=c.pk).update(
-                    state=ClockState.BREACHED, escalation_step=1, next_escalation_at=next_at
-                )
-            tickets = [c.ticket_id for c in escalating]
+            next_at = F("due_at") + dt.timedelta(minutes=ladder[1][1]) if len(ladder) > 1 else None
+            Clock.objects.filter(pk__in=escalating).update(
+                state=ClockState.BREACHED, escalation_step=1, next_escalation_at=next_at
+            )
+            tickets = {c.ticket_id for c in clocks if c.pk in escalating}
             supervised = set(Ticket.objects.filter(pk__in=tickets, supervise_level__lt=1).values_list("pk", flat=True))
             Ticket.objects.filter(pk__in=supervised).update(supervise_level=1, updated_at=now)
         events, notes = [], []
         for c in clocks:
             message = _message(c, "已超期（红灯）")
             events.append(_event(c, EventKind.CLOCK_BREACHED, message, {"level": "red"}))
-            if c in escalating:
+            if c.pk in escalating:
                 targets = people.for_step(c, ladder[0][0])
                 if c.ticket_id in supervised:
+                    supervised.discard(c.ticket_id)  # one 督办 event per ticket, however many clocks
                     events.append(_event(c, EventKind.SUPERVISED, "办结时限超期，自动督办", {"from": 0, "to": 1}))
             elif c.assignment_id:
                 targets = people.handlers(c) + people.managers(c.assignment.unit_id)
