@@ -20,7 +20,7 @@ from hotline.choices import (
 )
 from hotline.errors import NotFound
 from hotline.models import Assignment, Clock, Ticket, TicketRequest, User
-from hotline.services.base import visible_to
+from hotline.services.base import callback_recorded, visible_to
 from hotline.workflow import TRANSITIONS, Action
 
 
@@ -116,7 +116,7 @@ def ticket_allowed_actions(ticket: Ticket, user: User) -> list[str]:
             continue
         if action == Action.REQUEST_EXTENSION and "extension" in pending:
             continue
-        if action == Action.CALLBACK and ticket.callbacks.filter(valid=True).exists():
+        if action == Action.CALLBACK and callback_recorded(ticket):
             continue
         if (
             action == Action.CLOSE
@@ -247,6 +247,9 @@ def tickets_search(
         qs = qs.filter(number__startswith=number.strip())
     if phone:
         qs = qs.filter(caller_phone=phone)
+        if not user.is_hub:
+            # A unit must not learn which confidential tickets a number made (GB/T 33358).
+            qs = qs.exclude(confidential=True)
     if status:
         qs = qs.filter(status=status)
     if unit:

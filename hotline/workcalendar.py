@@ -105,13 +105,15 @@ class WorkCalendar:
 
     @staticmethod
     def _load_overrides() -> tuple[dict[dt.date, bool], frozenset[int]]:
-        from django.db import DatabaseError
+        from django.db import DatabaseError, transaction
 
         from hotline.models import CalendarDay, CalendarYear
 
         try:
-            days = dict(CalendarDay.objects.values_list("date", "is_workday"))
-            years = frozenset(CalendarYear.objects.filter(complete=True).values_list("year", flat=True))
+            # A savepoint: a failed read must not poison the caller's transaction (a dispatch, say).
+            with transaction.atomic():
+                days = dict(CalendarDay.objects.values_list("date", "is_workday"))
+                years = frozenset(CalendarYear.objects.filter(complete=True).values_list("year", flat=True))
             return days, years
         except DatabaseError:
             # Before migrations (or with the database briefly down) the package data still works.

@@ -33,7 +33,11 @@ class TicketFilter(django_filters.FilterSet):
             phone = normalize_phone(value)
         except PhoneError:
             return qs.none()
-        return qs.filter(caller_phone=phone)
+        qs = qs.filter(caller_phone=phone)
+        if not self.request.user.is_hub:
+            # A unit must not learn which confidential tickets a number made (GB/T 33358).
+            qs = qs.exclude(confidential=True)
+        return qs
 
     def filter_unit(self, qs, name, value):
         return qs.filter(

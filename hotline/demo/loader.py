@@ -282,6 +282,20 @@ TARGETS = [  # (state, weight): the spread a person clicking through the demo sh
 ]
 
 
+AGE_DAYS = {  # how long ago (days) a demo ticket in each state was received
+    "received": (0.02, 0.8),
+    "dispatched": (0.05, 1.2),
+    "handling": (0.3, 9),
+    "return_requested": (0.5, 3),
+    "extension": (1, 6),
+    "replied": (2, 9),
+    "review": (4, 14),
+    "reopened": (5, 16),
+    "termination_requested": (2, 8),
+    "closed": (3, 28),
+}
+
+
 def _resolve_place(d_name: str, s_name: str) -> tuple[Place | None, Place | None]:
     district = Place.objects.filter(level=PlaceLevel.DISTRICT, name=d_name).first()
     street = Place.objects.filter(level=PlaceLevel.STREET, name=s_name, parent=district).first()
@@ -303,8 +317,12 @@ def load_tickets(log=print, *, seed: int = 12345) -> int:
     made = 0
     for item in items:
         district, street = _resolve_place(item["district"], item["street"])
-        at = now - dt.timedelta(days=rng.uniform(0.05, 24), minutes=rng.randint(0, 600))
         consult = item["request_type"] == RequestType.CONSULT and rng.random() < 0.8
+        group = item.get("group")
+        target = "handling" if group else rng.choices([t for t, _ in TARGETS], weights=[w for _, w in TARGETS])[0]
+        # A ticket's age fits its state: the queue holds today's calls, closed ones go back weeks.
+        low, high = AGE_DAYS["closed" if consult else target]
+        at = now - dt.timedelta(days=rng.uniform(low, high))
         with transaction.atomic():
             ticket = services.ticket_create(
                 actor=users[rng.choice(["operator1", "operator2"])],
@@ -325,7 +343,6 @@ def load_tickets(log=print, *, seed: int = 12345) -> int:
                 now=at,
             )
             made += 1
-            group = item.get("group")
             if group and group in masters:
                 services.ticket_merge(
                     ticket=ticket, master=masters[group], actor=users["operator1"], reason="同一事项重复来电"
@@ -338,18 +355,40 @@ def load_tickets(log=print, *, seed: int = 12345) -> int:
                 if item["expected_unit"] == "street" and street
                 else units.get(item["expected_unit"])
             )
-            target = rng.choices([t for t, _ in TARGETS], weights=[w for _, w in TARGETS])[0]
             if group:
                 masters[group] = ticket
-                target = "handling"
             if lead is None or target == "received":
                 continue
             assist = []
             if item["priority"] == "complex" and street and lead.code != street.code and street.code in units:
                 assist = [units[street.code]]
             story.play(ticket, target, lead, assist, at)
-    log(f"演示工单：{made} 张，覆盖各办理状态。")
+    live = _live_urgent_ticket(users, units, categories, now)
+    log(f"演示工单：{made + 1} 张，覆盖各办理状态。")
+    log(f"  计时演示：紧急工单 {live.number} 已派望京街道，约5分钟后黄灯、约35分钟后红灯（由 beat 每分钟扫描）。")
     return made
+
+
+def _live_urgent_ticket(users: dict, units: dict, categories: dict, now: dt.datetime) -> Ticket:
+    """An urgent ticket whose 2-hour reply clock turns yellow, then red, while someone watches the demo."""
+    street = Place.objects.get(code="chaoyang-wangjing")
+    at = now - dt.timedelta(minutes=85)
+    ticket = services.ticket_create(
+        actor=users["operator1"],
+        title="望京西园四区楼道燃气味很重",
+        priority="urgent",
+        request_type=RequestType.HELP,
+        content="来电人称望京西园四区5号楼2单元楼道里燃气味很重，已经有半小时了，担心泄漏，请尽快派人处理。",
+        category=categories.get("0304"),
+        caller_name="孙先生",
+        caller_phone="13911112222",
+        address="望京西园四区5号楼",
+        district=street.parent,
+        street=street,
+        now=at,
+    )
+    services.ticket_dispatch(ticket=ticket, actor=users["dispatcher1"], lead_unit=units["chaoyang-wangjing"], now=at)
+    return ticket
 
 
 def load_all(log=print) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from hotline.choices import AccessAction, EventKind, TicketStatus
 
@@ -50,7 +51,8 @@ class TicketEvent(AppendOnlyModel):
     to_status = models.CharField(max_length=24, choices=TicketStatus.choices, blank=True)
     reason = models.TextField("理由", blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    # The moment the action happened (a backdated import or demo passes it explicitly).
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = "工单事件"

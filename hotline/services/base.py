@@ -10,6 +10,7 @@ from hotline.choices import (
     ACTIVE_ASSIGNMENT_STATUSES,
     AssignmentRole,
     AssignmentStatus,
+    EventKind,
     RequestKind,
     RequestStatus,
 )
@@ -42,6 +43,10 @@ def visible_to(ticket: Ticket, user: User) -> bool:
 def require(action: str, *, ticket: Ticket, actor: User) -> None:
     """The actor may see the ticket (else 404) and holds a role allowed to take ``action`` (else 403)."""
     if not visible_to(ticket, actor):
+        if actor.is_unit_staff:
+            # A unit whose part just ended (returned, withdrawn) knows the ticket exists: tell it why
+            # it lost the race instead of a 404. A unit that never held it still gets NotFound.
+            unit_assignment(ticket, actor, lock=False)
         raise NotFound()
     if actor.role not in TRANSITIONS[action].roles:
         raise NotAllowed(f"您的角色（{actor.get_role_display()}）不能{Action(action).label}。")
@@ -94,6 +99,17 @@ def live_lead(ticket: Ticket) -> Assignment | None:
         .select_related("unit")
         .first()
     )
+
+
+def callback_recorded(ticket: Ticket) -> bool:
+    """A valid callback already rates the current outcome. A reopen asks the resident again."""
+    rated = ticket.callbacks.filter(valid=True)
+    reopened_at = (
+        ticket.events.filter(kind=EventKind.REOPENED).order_by("-id").values_list("created_at", flat=True).first()
+    )
+    if reopened_at is not None:
+        rated = rated.filter(created_at__gt=reopened_at)
+    return rated.exists()
 
 
 def ended_q() -> Q:

@@ -22,6 +22,7 @@ from hotline.choices import (
 from hotline.errors import Conflict, IllegalTransition, InvalidInput, NotAllowed
 from hotline.models import Callback, Clock, Ticket, TicketRequest, User
 from hotline.services.base import (
+    callback_recorded,
     live_lead,
     request_decide,
     request_pending,
@@ -63,7 +64,7 @@ def ticket_record_callback(
     if actor is not None:
         require(Action.CALLBACK, ticket=ticket, actor=actor)
     check(Action.CALLBACK, status=ticket.status)
-    if ticket.callbacks.filter(valid=True).exists():
+    if callback_recorded(ticket):
         raise Conflict("该工单已完成回访，不能重复登记。", code="already_rated")
     if valid:
         errors: dict[str, list[str]] = {}

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hotline.choices import (
+    ACTIVE_ASSIGNMENT_STATUSES,
     AssignmentRole,
     AssignmentStatus,
     ClockKind,
@@ -76,11 +77,25 @@ def _dispatch_units(
         raise InvalidInput.field("assist_units", "主办单位不能同时是协办单位。")
     if len(set(assist_units)) != len(assist_units):
         raise InvalidInput.field("assist_units", "协办单位有重复。")
+    # Units still at work on the ticket (assisting units outlive a return of the lead). A unit holds
+    # one live part at a time: an assisting unit made lead ends its assisting part; one named to
+    # assist again keeps the part (and clocks) it has.
+    live = {a.unit_id: a for a in ticket.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES)}
+    promoted = live.get(lead_unit.pk)
+    if promoted is not None:
+        Assignment.objects.filter(pk=promoted.pk).update(status=AssignmentStatus.WITHDRAWN, ended_at=now)
+        clocks_stop(Clock.objects.filter(assignment=promoted), at=now)
     _assign(ticket=ticket, unit=lead_unit, role=AssignmentRole.LEAD, actor=actor, now=now, note=note)
     for unit in assist_units:
-        _assign(ticket=ticket, unit=unit, role=AssignmentRole.ASSIST, actor=actor, now=now, note=note)
+        if unit.pk not in live:
+            _assign(ticket=ticket, unit=unit, role=AssignmentRole.ASSIST, actor=actor, now=now, note=note)
     copy = None
-    if lead_unit.kind in _DIRECT_KINDS and lead_unit.parent_id and lead_unit.parent not in assist_units:
+    if (
+        lead_unit.kind in _DIRECT_KINDS
+        and lead_unit.parent_id
+        and lead_unit.parent not in assist_units
+        and lead_unit.parent_id not in live
+    ):
         copy = lead_unit.parent
         _assign(ticket=ticket, unit=copy, role=AssignmentRole.COPY, actor=actor, now=now, note=note)
     ticket.status = TicketStatus.DISPATCHED
@@ -112,6 +127,7 @@ def ticket_dispatch(
     ticket.save(update_fields=["status", "lead_unit", "dispatched_at", "signed_at", "updated_at"])
     clocks_finish(ticket.clocks.filter(kind=ClockKind.DISPATCH), at=now)
     event_record(
+        at=now,
         ticket=ticket,
         kind=EventKind.DISPATCHED,
         actor=actor,
@@ -242,6 +258,8 @@ def ticket_approve_return(
         ticket.save(update_fields=["status", "lead_unit", "dispatched_at", "signed_at", "updated_at"])
     elif new_unit is not None:
         _check_dispatchable(new_unit, "new_unit")
+        if ticket.assignments.filter(unit=new_unit, status__in=ACTIVE_ASSIGNMENT_STATUSES).exists():
+            raise InvalidInput.field("new_unit", f"“{new_unit}”已在承办该工单，请选择其他单位。")
         _assign(ticket=ticket, unit=new_unit, role=AssignmentRole.ASSIST, actor=actor, now=now, note=reason)
         payload["assist"] = [new_unit.code]
     event_record(

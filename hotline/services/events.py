@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from django.utils import timezone
 
 from hotline.models import Ticket, TicketEvent, Unit, User
 
@@ -17,6 +20,7 @@ def event_record(
     unit: Unit | None = None,
     reason: str = "",
     payload: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> TicketEvent:
     return TicketEvent.objects.create(
         ticket=ticket,
@@ -28,4 +32,5 @@ def event_record(
         to_status=to_status or from_status,
         reason=reason,
         payload=payload or {},
+        created_at=at or timezone.now(),
     )

@@ -59,6 +59,7 @@ def ticket_sign(*, ticket: Ticket, actor: User, now: dt.datetime | None = None) 
         ticket.signed_at = now
         ticket.save(update_fields=["status", "signed_at", "updated_at"])
     event_record(
+        at=now,
         ticket=ticket,
         kind=EventKind.SIGNED,
         actor=actor,
@@ -82,6 +83,7 @@ def ticket_contact(*, ticket: Ticket, actor: User, note: str = "", now: dt.datet
     assignment.save(update_fields=["contacted_at"])
     clocks_finish(assignment.clocks.filter(kind=ClockKind.CONTACT), at=now)
     event_record(
+        at=now,
         ticket=ticket,
         kind=EventKind.CONTACTED,
         actor=actor,
@@ -143,6 +145,7 @@ def ticket_reply(
         ticket.replied_at = now
         ticket.save(update_fields=["status", "replied_at", "updated_at"])
     event_record(
+        at=now,
         ticket=ticket,
         kind=EventKind.REPLIED,
         actor=actor,

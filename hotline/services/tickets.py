@@ -151,6 +151,7 @@ def ticket_create(
         Ticket.objects.filter(pk=ticket.pk).update(created_at=now)
         ticket.created_at = now
     event_record(
+        at=now,
         ticket=ticket,
         kind=EventKind.CREATED,
         actor=actor,
@@ -180,7 +181,13 @@ def ticket_answer(*, ticket: Ticket, actor: User, answer: str, now: dt.datetime 
     ticket.save(update_fields=["status", "answer_text", "close_reason", "closed_at", "updated_at"])
     clocks_finish(ticket.clocks.filter(kind=ClockKind.DISPATCH), at=now)
     event_record(
-        ticket=ticket, kind=EventKind.ANSWERED, actor=actor, from_status=before, to_status=ticket.status, reason=answer
+        at=now,
+        ticket=ticket,
+        kind=EventKind.ANSWERED,
+        actor=actor,
+        from_status=before,
+        to_status=ticket.status,
+        reason=answer,
     )
     return ticket
 

@@ -233,3 +233,12 @@ def test_token_endpoint_locks_out_after_repeated_failures(city, settings):
     response = client.post("/api/auth/token/", {"username": "operator1", "password": "pw-for-tests-123"})
     assert response.status_code == 429
     assert response.json()["code"] == "locked_out"
+
+
+def test_phone_search_never_reveals_a_units_confidential_tickets(city, flow):
+    secret = flow.dispatched(confidential=True, caller_phone="13600001111")
+    open_one = flow.dispatched(caller_phone="13600001111")
+    unit_rows = client_for(city.handler_a).get("/api/tickets/?phone=13600001111").json()["results"]
+    assert [t["id"] for t in unit_rows] == [open_one.pk]
+    hub_rows = client_for(city.dispatcher).get("/api/tickets/?phone=13600001111").json()["results"]
+    assert {t["id"] for t in hub_rows} == {secret.pk, open_one.pk}

@@ -1,0 +1,22 @@
+"""URLs of the server-rendered UI (included at the site root by hotline.urls)."""
+
+from django.urls import path
+
+from hotline.views import audit, auth, dispatch, intake, search, supervisor, tickets, workbench
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("intake/", intake.intake, name="intake"),
+    path("intake/caller/", intake.caller_history, name="intake_caller_history"),
+    path("places/<slug:level>/", intake.place_options, name="place_options"),
+    path("dispatch/", dispatch.dispatch_queue, name="dispatch_queue"),
+    path("workbench/", workbench.workbench, name="workbench"),
+    path("supervise/", supervisor.supervise, name="supervise"),
+    path("tickets/", search.ticket_search, name="ticket_search"),
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:pk>/reveal/", tickets.ticket_reveal, name="ticket_reveal"),
+    path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket_action"),
+    path("audit/", audit.access_log, name="access_log"),
+]
