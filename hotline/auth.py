@@ -10,7 +10,7 @@ LOCKED_MESSAGE = "登录失败次数过多，账号已暂时锁定，请{minutes
 
 
 def lockout_response(request, response=None, credentials=None, *args, **kwargs):
-    minutes = int(round(settings.AXES_COOLOFF_TIME * 60))
+    minutes = round(settings.AXES_COOLOFF_TIME * 60)
     message = LOCKED_MESSAGE.format(minutes=minutes)
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
