@@ -7,8 +7,15 @@ from django.conf import settings
 
 def hotline(request) -> dict:
     user = getattr(request, "user", None)
+    authenticated = bool(user and user.is_authenticated)
+    unread = 0
+    if authenticated and not getattr(request, "htmx", False):
+        from hotline.views.notifications import unread_count
+
+        unread = unread_count(user)
     return {
+        "unread_count": unread,
         "DEMO_MODE": settings.DEMO_MODE,
-        "is_hub": bool(user and user.is_authenticated and user.is_hub),
-        "is_unit": bool(user and user.is_authenticated and user.is_unit_staff),
+        "is_hub": authenticated and user.is_hub,
+        "is_unit": authenticated and user.is_unit_staff,
     }
