@@ -15,6 +15,19 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (policies, calendar overrides) must not outlive the rows a test wiped."""
+    from hotline.sla import policies
+    from hotline.workcalendar import calendar
+
+    policies.invalidate()
+    calendar.invalidate()
+    yield
+    policies.invalidate()
+    calendar.invalidate()
+
+
 class City:
     """Everything a test needs to move a ticket around, built once per test."""
 

@@ -15,6 +15,7 @@ from hotline.choices import (
     ClockKind,
     EventKind,
     Priority,
+    RequestStatus,
     RequestType,
     TicketStatus,
 )
@@ -215,6 +216,10 @@ def ticket_merge(*, ticket: Ticket, master: Ticket, actor: User, reason: str = "
     ticket.closed_at = now
     ticket.save(update_fields=["status", "master", "closed_at", "updated_at"])
     clocks_stop(Clock.objects.filter(ticket=ticket), at=now)
+    # The child's pending returns and extensions die with it; the master carries the matter on.
+    ticket.requests.filter(status=RequestStatus.PENDING).update(
+        status=RequestStatus.CANCELLED, decided_at=now, decision_reason="工单已合并"
+    )
     ticket.assignments.exclude(status__in=[AssignmentStatus.RETURNED, AssignmentStatus.WITHDRAWN]).update(
         status=AssignmentStatus.WITHDRAWN, ended_at=now
     )
