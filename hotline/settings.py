@@ -34,6 +34,14 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
 
+def envfloat(name: str, default: str) -> float:
+    value = os.environ.get(name, default)
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -266,6 +274,13 @@ HOTLINE = {
     "RECENT_CALLER_DAYS": envint("HOTLINE_RECENT_CALLER_DAYS", "30"),
     "EXTENSION_CAP_WORKING_DAYS": envint("HOTLINE_EXTENSION_CAP_DAYS", "15"),
     "PAGE_SIZE": envint("HOTLINE_PAGE_SIZE", "25"),
+    # Routing: tickets whose category confidence reaches the threshold and whose place is known
+    # dispatch themselves; the rest wait for a dispatcher with ranked suggestions.
+    "AUTO_DISPATCH": envbool("HOTLINE_AUTO_DISPATCH", "True"),
+    "AUTO_DISPATCH_THRESHOLD": envfloat("HOTLINE_AUTO_DISPATCH_THRESHOLD", "0.85"),
+    "DUPLICATE_SAME_CALLER_DAYS": envint("HOTLINE_DUPLICATE_CALLER_DAYS", "30"),
+    "DUPLICATE_SAME_PLACE_DAYS": envint("HOTLINE_DUPLICATE_PLACE_DAYS", "7"),
+    "DUPLICATE_MIN_SIMILARITY": envfloat("HOTLINE_DUPLICATE_MIN_SIMILARITY", "0.3"),
     # Deadline sweep: rows claimed per transaction, and how long one sweep may keep going.
     "SWEEP_BATCH": envint("HOTLINE_SWEEP_BATCH", "1000"),
     "SWEEP_BUDGET_SECONDS": envint("HOTLINE_SWEEP_BUDGET_SECONDS", "50"),

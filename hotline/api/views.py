@@ -24,10 +24,11 @@ from rest_framework.views import APIView
 from hotline import selectors, services
 from hotline.api import serializers as s
 from hotline.api.filters import TicketFilter
-from hotline.choices import AccessAction
+from hotline.choices import AccessAction, TicketStatus
 from hotline.errors import InvalidInput, NotFound
 from hotline.models import Category, Ticket, Unit
 from hotline.services.privacy import access_log_record, ticket_view_logged
+from routing.services import ticket_route_safely
 
 
 class TokenView(APIView):
@@ -286,6 +287,8 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         data = s.TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = services.ticket_create(actor=request.user, **data.validated_data)
+        if ticket.status == TicketStatus.RECEIVED:
+            ticket_route_safely(ticket=ticket)  # auto-dispatches when confident; never fails the create
         return self._detail(ticket, code=status.HTTP_201_CREATED)
 
     def _transition(self, request, name: str) -> Response:

@@ -23,6 +23,7 @@ from hotline.choices import HandlingResult, RequestType, Role, Satisfaction, Uni
 from hotline.errors import DomainError
 from hotline.models import Category, Ticket, Unit, User
 from routing.models import Place, PlaceLevel
+from routing.services import ticket_route
 
 DATA = Path(__file__).parent / "data"
 DEMO_PASSWORD = "hotline-demo"
@@ -343,6 +344,9 @@ def load_tickets(log=print, *, seed: int = 12345) -> int:
                 now=at,
             )
             made += 1
+            if not consult:
+                ticket_route(ticket=ticket, auto_dispatch=False)
+                ticket.refresh_from_db()
             if group and group in masters:
                 services.ticket_merge(
                     ticket=ticket, master=masters[group], actor=users["operator1"], reason="同一事项重复来电"
@@ -392,6 +396,9 @@ def _live_urgent_ticket(users: dict, units: dict, categories: dict, now: dt.date
 
 
 def load_all(log=print) -> None:
+    from routing.demo import load_routing
+
     load_reference(log)
     load_accounts(log)
+    load_routing(log)
     load_tickets(log)

@@ -91,6 +91,8 @@ class Ticket(models.Model):
     repeat_count = models.PositiveIntegerField("重复来电数", default=0)
 
     answer_text = models.TextField("直接答复内容", blank=True)
+    knowledge_article = models.ForeignKey("routing.KnowledgeArticle", verbose_name="引用知识库", null=True,
+                                          blank=True, on_delete=models.SET_NULL, related_name="+")
     close_reason = models.CharField("办结说明", max_length=200, blank=True)
 
     created_by = models.ForeignKey(
@@ -115,6 +117,8 @@ class Ticket(models.Model):
             models.Index(fields=["caller_phone", "-created_at"], name="ticket_phone_recent_idx"),
             models.Index(fields=["lead_unit", "status"], name="ticket_lead_status_idx"),
             models.Index(fields=["district", "-created_at"], name="ticket_district_recent_idx"),
+            # Duplicate suggestions: recent tickets at the same street.
+            models.Index(fields=["street", "-created_at"], name="ticket_street_recent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ from hotline.services.handling import (
 from hotline.services.privacy import access_log_record, ticket_reveal_phone
 from hotline.services.tickets import (
     ticket_answer,
+    ticket_categorize,
     ticket_create,
     ticket_merge,
     ticket_set_confidential,
@@ -38,6 +39,7 @@ __all__ = [
     "ticket_approve_extension",
     "ticket_approve_return",
     "ticket_approve_termination",
+    "ticket_categorize",
     "ticket_close",
     "ticket_contact",
     "ticket_create",

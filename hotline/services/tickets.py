@@ -246,6 +246,34 @@ def ticket_merge(*, ticket: Ticket, master: Ticket, actor: User, reason: str = "
 
 
 @transaction.atomic
+def ticket_categorize(*, ticket: Ticket, actor: User | None, category: Category, reason: str) -> Ticket:
+    """Set or correct the category. ``actor`` None is the router classifying a new ticket."""
+    ticket = ticket_lock(ticket)
+    if actor is not None:
+        if actor.role not in CREATE_ROLES:
+            raise NotAllowed("只有话务员、派单员和督办员可以修改分类。")
+        require(Action.CONFIDENTIAL, ticket=ticket, actor=actor)  # same audience: hub desk roles
+    if ticket.is_final:
+        raise IllegalTransition("工单已办结或终止，不能再修改分类。")
+    if not category.is_active:
+        raise InvalidInput.field("category", f"分类“{category}”已停用。")
+    if ticket.category_id == category.pk:
+        return ticket
+    old = ticket.category.code if ticket.category_id else None
+    ticket.category = category
+    ticket.save(update_fields=["category", "updated_at"])
+    event_record(
+        ticket=ticket,
+        kind=EventKind.EDITED,
+        actor=actor,
+        from_status=ticket.status,
+        reason=reason,
+        payload={"field": "category", "from": old, "to": category.code},
+    )
+    return ticket
+
+
+@transaction.atomic
 def ticket_set_confidential(*, ticket: Ticket, actor: User, confidential: bool, reason: str) -> Ticket:
     ticket = ticket_lock(ticket)
     require(Action.CONFIDENTIAL, ticket=ticket, actor=actor)

@@ -16,6 +16,7 @@ from hotline.forms import IntakeForm, places_under
 from hotline.phones import PhoneError, mask_phone, normalize_phone
 from hotline.views.helpers import INTAKE_ROLES, apply_domain_error, role_required
 from routing.models import PlaceLevel
+from routing.services import ticket_route_safely
 
 
 @role_required(*INTAKE_ROLES)
@@ -54,7 +55,13 @@ def intake(request: HttpRequest) -> HttpResponse:
             if form.wants_answer:
                 messages.success(request, f"已直接答复办结，工单编号 {ticket.number}。")
             else:
-                messages.success(request, f"已受理，工单编号 {ticket.number}，已转入派单队列。")
+                decision = ticket_route_safely(ticket=ticket)
+                if decision is not None and decision.auto_dispatched:
+                    unit = decision.suggestions[0]["name"]
+                    messages.success(request, f"已受理，工单编号 {ticket.number}，已智能派单至{unit}。")
+                else:
+                    why = f"（{decision.hold_reason}）" if decision is not None and decision.hold_reason else ""
+                    messages.success(request, f"已受理，工单编号 {ticket.number}，已转入派单队列{why}。")
             return redirect("ticket_detail", pk=ticket.pk)
     # Everything typed stays in the form; each field's message sits next to it.
     return render(request, "intake/intake.html", _context(form), status=status)
