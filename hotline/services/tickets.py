@@ -7,6 +7,7 @@ import re
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from hotline.choices import (
@@ -92,9 +93,12 @@ def ticket_create(
     community: Place | None = None,
     confidential: bool = False,
     answer: str = "",
+    knowledge_article=None,
+    merge_into: Ticket | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Receive a request (受理). With ``answer`` it is answered on the call and closes at once."""
+    """Receive a request (受理). With ``answer`` it is answered on the call and closes at once;
+    with ``merge_into`` it is saved as a repeat call of that master ticket, in one transaction."""
     if actor.role not in CREATE_ROLES:
         raise NotAllowed("只有话务员、派单员可以受理工单。")
     now = now or timezone.now()
@@ -161,14 +165,20 @@ def ticket_create(
     )
     clock_start(ticket=ticket, kind=ClockKind.DISPATCH, start=now)
     if answer:
-        ticket_answer(ticket=ticket, actor=actor, answer=answer, now=now)
+        ticket_answer(ticket=ticket, actor=actor, answer=answer, article=knowledge_article, now=now)
+        ticket.refresh_from_db()
+    elif merge_into is not None:
+        ticket_merge(ticket=ticket, master=merge_into, actor=actor, reason="受理时识别为重复来电")
         ticket.refresh_from_db()
     return ticket
 
 
 @transaction.atomic
-def ticket_answer(*, ticket: Ticket, actor: User, answer: str, now: dt.datetime | None = None) -> Ticket:
-    """直接答复: a consultation answered on the call closes at once (it is still rated later)."""
+def ticket_answer(*, ticket: Ticket, actor: User, answer: str, article=None, now: dt.datetime | None = None) -> Ticket:
+    """直接答复: a consultation answered on the call closes at once (it is still rated later).
+
+    ``article`` is the knowledge-base entry the operator read from; the ticket records it.
+    """
     ticket = ticket_lock(ticket)
     require(Action.ANSWER, ticket=ticket, actor=actor)
     check(Action.ANSWER, status=ticket.status)
@@ -179,7 +189,10 @@ def ticket_answer(*, ticket: Ticket, actor: User, answer: str, now: dt.datetime 
     ticket.answer_text = answer
     ticket.close_reason = "直接答复"
     ticket.closed_at = now
-    ticket.save(update_fields=["status", "answer_text", "close_reason", "closed_at", "updated_at"])
+    ticket.knowledge_article = article
+    ticket.save(update_fields=["status", "answer_text", "close_reason", "closed_at", "knowledge_article", "updated_at"])
+    if article is not None:
+        type(article).objects.filter(pk=article.pk).update(use_count=F("use_count") + 1)
     clocks_finish(ticket.clocks.filter(kind=ClockKind.DISPATCH), at=now)
     event_record(
         at=now,
@@ -189,6 +202,7 @@ def ticket_answer(*, ticket: Ticket, actor: User, answer: str, now: dt.datetime 
         from_status=before,
         to_status=ticket.status,
         reason=answer,
+        payload={"knowledge_article": article.pk, "title": article.title} if article is not None else {},
     )
     return ticket
 
