@@ -231,6 +231,14 @@ class DispatchSerializer(serializers.Serializer):
     lead_unit = _unit_field()
     assist_units = _unit_field(many=True, required=False, default=list)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    category = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="修正分类（编码）；与智能分拨不同的分类和单位会记为训练样本。",
+    )
 
 
 class SubdispatchSerializer(serializers.Serializer):
@@ -294,3 +302,38 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class RoutingDecisionSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(source="model.version", allow_null=True, default=None)
+    category_source = serializers.CharField()
+    predictions = serializers.JSONField()
+    explanation = serializers.JSONField()
+    place = serializers.JSONField()
+    rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
+    suggestions = serializers.JSONField()
+    confidence = serializers.FloatField()
+    threshold = serializers.FloatField()
+    auto_dispatched = serializers.BooleanField()
+    hold_reason = serializers.CharField()
+    elapsed_ms = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+
+
+class KnowledgeHitSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="article.pk")
+    title = serializers.CharField(source="article.title")
+    answer = serializers.CharField(source="article.answer")
+    category = serializers.CharField(source="article.category.code", allow_null=True, default=None)
+    score = serializers.FloatField()
+    matched = serializers.ListField(child=serializers.CharField())
+
+
+class DuplicateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="ticket.pk")
+    number = serializers.CharField(source="ticket.number")
+    title = serializers.CharField(source="ticket.title")
+    status = serializers.CharField(source="ticket.status")
+    reason = serializers.CharField()
+    similarity = serializers.FloatField()
+    same_caller = serializers.BooleanField()

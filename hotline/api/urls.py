@@ -13,5 +13,8 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("tickets/<int:pk>/routing/", views.ticket_routing, name="api-ticket-routing"),
+    path("knowledge/", views.knowledge, name="api-knowledge"),
+    path("duplicates/", views.duplicates, name="api-duplicates"),
     path("", include(router.urls)),
 ]

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -28,7 +28,8 @@ from hotline.choices import AccessAction, TicketStatus
 from hotline.errors import InvalidInput, NotFound
 from hotline.models import Category, Ticket, Unit
 from hotline.services.privacy import access_log_record, ticket_view_logged
-from routing.services import ticket_route_safely
+from routing.selectors import duplicates_for, knowledge_search
+from routing.services import latest_decision, ticket_dispatch_with_feedback, ticket_route_safely
 
 
 class TokenView(APIView):
@@ -100,8 +101,13 @@ TRANSITIONS: dict[str, Transition] = {
     ),
     "dispatch": Transition(
         s.DispatchSerializer,
-        lambda t, u, d: services.ticket_dispatch(
-            ticket=t, actor=u, lead_unit=d["lead_unit"], assist_units=d["assist_units"], note=d["note"]
+        lambda t, u, d: ticket_dispatch_with_feedback(
+            ticket=t,
+            actor=u,
+            lead_unit=d["lead_unit"],
+            assist_units=d["assist_units"],
+            note=d["note"],
+            category=d["category"],
         ),
         "派单",
     ),
@@ -313,6 +319,84 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
             ticket=ticket, actor=request.user, reason=data.validated_data["reason"], channel="api", request=request
         )
         return Response({"phone": view.phone})
+
+
+class HubOnly(BasePermission):
+    """Routing evidence, duplicates and the knowledge base are the hub's working tools."""
+
+    message = "只有热线中心角色可以使用。"
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_hub)
+
+
+@extend_schema(responses={200: s.RoutingDecisionSerializer, **ERROR_RESPONSES})
+@api_view(["GET"])
+@permission_classes([IsAuthenticated, HubOnly])
+def ticket_routing(request, pk: int):
+    """The latest routing decision: model version, keywords, place match, rule, suggestions, outcome."""
+    ticket = selectors.ticket_get(request.user, pk)
+    decision = latest_decision(ticket)
+    if decision is None:
+        raise NotFound("该工单还没有分拨记录。")
+    return Response(s.RoutingDecisionSerializer(decision).data)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("q", str, required=True, description="检索词")],
+    responses={200: s.KnowledgeHitSerializer(many=True), **ERROR_RESPONSES},
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated, HubOnly])
+def knowledge(request):
+    """Search the knowledge base by jieba tokens (for answering a consultation on the call)."""
+    q = request.query_params.get("q", "").strip()
+    if not q:
+        raise InvalidInput.field("q", "请输入检索词。")
+    if len(q) > 500:
+        raise InvalidInput.field("q", "检索词不能超过500字。")
+    return Response(s.KnowledgeHitSerializer(knowledge_search(q), many=True).data)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("phone", str),
+        OpenApiParameter("street", str, description="街道编码"),
+        OpenApiParameter("text", str),
+    ],
+    responses={200: s.DuplicateSerializer(many=True), **ERROR_RESPONSES},
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated, HubOnly])
+def duplicates(request):
+    """Likely repeat calls: same caller within 30 days, or same street and similar text within 7 days."""
+    from hotline.phones import PhoneError, normalize_phone
+    from routing.models import Place
+
+    params = request.query_params
+    try:
+        phone = normalize_phone(params.get("phone", ""))
+    except PhoneError as exc:
+        raise InvalidInput.field("phone", str(exc)) from exc
+    street_id = None
+    if params.get("street"):
+        street_id = Place.objects.filter(code=params["street"]).values_list("pk", flat=True).first()
+        if street_id is None:
+            raise InvalidInput.field("street", f"没有编码为 {params['street']} 的街道。")
+    text = params.get("text", "")[:5000]
+    if not (phone or street_id):
+        raise InvalidInput("请至少提供来电号码或街道。", fields={"phone": ["请提供号码或街道。"]})
+    found = duplicates_for(request.user, phone=phone, street_id=street_id, text=text)
+    if phone:
+        access_log_record(
+            user=request.user,
+            action=AccessAction.SEARCH,
+            channel="api",
+            request=request,
+            query=f"duplicates phone={phone[:3]}****",
+            row_count=len(found),
+        )
+    return Response(s.DuplicateSerializer(found, many=True).data)
 
 
 def _make_transition_endpoint(name: str, spec: Transition):

@@ -1,0 +1,24 @@
+"""Process start-up: load what every routed ticket needs before the first one arrives."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+
+def warm_up() -> None:
+    from django.db import DatabaseError
+
+    from routing.segmentation import warm_up as segmentation_warm_up
+
+    started = time.perf_counter()
+    segmentation_warm_up()
+    try:
+        from routing.services import active_model
+
+        active_model.get()
+    except DatabaseError as exc:  # not migrated yet, or the database is briefly away: load lazily later
+        logger.warning("routing model not preloaded: %s", exc)
+    logger.info("routing warm-up done in %.2fs", time.perf_counter() - started)

@@ -1,0 +1,132 @@
+"""train_router / evaluate_router / router_model on arbitrary CSV files, including bad ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from contextlib import redirect_stdout
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from routing.models import ClassifierModel
+from tests.routing.conftest import CORPUS
+
+
+def write_csv(path, rows, header=("text", "label"), encoding="utf-8"):
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    rows = [
+        (t, {"0602": "food", "0601": "noise", "0301": "heat"}[code]) for code, texts in CORPUS.items() for t in texts
+    ]
+    return write_csv(tmp_path / "data.csv", rows)
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_train_then_evaluate_on_any_label_set(db, tmp_path, labelled):
+    model = tmp_path / "m.bin"
+    run("train_router", "--data", str(labelled), "--out", str(model))
+    assert model.stat().st_size > 0
+    out = run("evaluate_router", "--data", str(labelled), "--model", str(model), "--threshold", "0.5")
+    result = json.loads(out.strip().splitlines()[-1])
+    for key in (
+        "n",
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "coverage_at_threshold",
+        "accuracy_at_threshold",
+        "p50_ms",
+        "p99_ms",
+    ):
+        assert key in result
+    assert result["n"] == 24 and set(result["per_class"]) == {"food", "noise", "heat"}
+    assert result["accuracy"] > 0.9
+
+
+def test_custom_columns_and_activation_and_rollback(db, tmp_path):
+    rows = [(label, t) for label, texts in (("a", CORPUS["0602"]), ("b", CORPUS["0601"])) for t in texts]
+    data = write_csv(tmp_path / "d.csv", rows, header=("类别", "内容"))
+    run(
+        "train_router",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "1.bin"),
+        "--text-column",
+        "内容",
+        "--label-column",
+        "类别",
+        "--activate",
+        "--name",
+        "first",
+    )
+    run(
+        "train_router",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "2.bin"),
+        "--text-column",
+        "内容",
+        "--label-column",
+        "类别",
+        "--activate",
+        "--name",
+        "second",
+    )
+    assert ClassifierModel.objects.get(is_active=True).name == "second"
+    run("router_model", "rollback")
+    assert ClassifierModel.objects.get(is_active=True).name == "first"
+    run("router_model", "activate", "2")
+    assert ClassifierModel.objects.get(is_active=True).version == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("text,category\n饭馆油烟,0602\n", "缺少列：label"),
+        ("text,label\n饭馆油烟,0602\n,0601\n", "第3行"),
+        ("text,label\n饭馆油烟,0602\n\n噪音,0601\n", "第3行是空行"),
+        ("text,label\n饭馆油烟,\n", "第2行"),
+        ("", "空文件"),
+        ("text,label\n", "没有数据行"),
+    ],
+)
+def test_bad_files_get_a_clear_error_naming_the_row(db, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CommandError, match=message):
+        call_command("train_router", "--data", str(path), "--out", str(tmp_path / "m.bin"))
+
+
+def test_wrong_encoding_names_the_row(db, tmp_path):
+    path = write_csv(tmp_path / "gbk.csv", [("饭馆油烟很大", "a"), ("噪音太吵", "b")], encoding="gbk")
+    with pytest.raises(CommandError, match="第2行不是UTF-8"):
+        call_command("train_router", "--data", str(path), "--out", str(tmp_path / "m.bin"))
+
+
+def test_a_class_with_one_example_is_refused_by_name(db, tmp_path):
+    path = write_csv(tmp_path / "few.csv", [("饭馆油烟很大", "food"), ("油烟呛人", "food"), ("噪音", "noise")])
+    with pytest.raises(CommandError, match="noise"):
+        call_command("train_router", "--data", str(path), "--out", str(tmp_path / "m.bin"), "--holdout", "0")
+
+
+def test_missing_model_file_is_a_clear_error(db, tmp_path, labelled):
+    with pytest.raises(CommandError, match="找不到模型文件"):
+        call_command("evaluate_router", "--data", str(labelled), "--model", str(tmp_path / "nope.bin"))
