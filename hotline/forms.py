@@ -29,7 +29,8 @@ from hotline.choices import (
 from hotline.errors import NotFound
 from hotline.models import Category, Ticket, TicketRequest, Unit, User
 from hotline.phones import PhoneError, normalize_phone
-from routing.models import Place, PlaceLevel
+from routing.models import KnowledgeArticle, Place, PlaceLevel
+from routing.services import latest_decision
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(UnitKind.values)}
 
@@ -193,9 +194,15 @@ class IntakeForm(forms.Form):
     category = CategoryField(label="诉求分类", required=False)
     confidential = forms.BooleanField(label="保密办理（承办单位看不到诉求人身份）", required=False)
     answer = forms.CharField(label="直接答复内容", required=False, widget=_textarea(3))
+    # The knowledge-base entry the answer was taken from (set by 采用此答复); only read when answering.
+    knowledge_article = forms.CharField(required=False, widget=forms.HiddenInput)
+    # A master ticket's number: sent by the 合并 button of the duplicates panel, never kept on re-render
+    # (a sticky value would turn the next plain save into a merge).
+    merge_into = forms.CharField(required=False, max_length=16, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.article: KnowledgeArticle | None = None
         limit = settings.HOTLINE["TICKET_TEXT_MAX"]
         self.fields["content"].widget.attrs.update({"data-maxlength": limit, "maxlength": limit})
         # Only the chosen district's streets (and street's communities) are offered, as on screen.
@@ -204,12 +211,30 @@ class IntakeForm(forms.Form):
 
     @property
     def wants_answer(self) -> bool:
-        return self.data.get("submit") == "answer"
+        return self.data.get("submit") == "answer" and not self.wants_merge
+
+    @property
+    def wants_merge(self) -> bool:
+        return bool((self.data.get("merge_into") or "").strip())
+
+    def clean_merge_into(self) -> str:
+        number = self.cleaned_data["merge_into"].strip()
+        if number and not (number.isascii() and number.isdigit()):
+            raise forms.ValidationError(f"主工单编号“{number}”无效：工单编号只含数字。")
+        return number
 
     def clean(self):
         data = super().clean()
         if self.wants_answer and not (data.get("answer") or "").strip():
             self.add_error("answer", "直接答复办结需要填写答复内容。")
+        raw = (data.get("knowledge_article") or "").strip()
+        if raw:
+            # Bounded so a forged id cannot overflow the integer column (a 500 instead of a form error).
+            valid = raw.isascii() and raw.isdigit() and len(raw) <= 12
+            self.article = KnowledgeArticle.objects.filter(pk=int(raw), is_active=True).first() if valid else None
+            # Only a direct answer cites an article; an adopted-then-abandoned one must not block a save.
+            if self.article is None and self.wants_answer:
+                self.add_error("knowledge_article", "所采用的知识库条目不存在或已停用，请重新检索并采用。")
         return data
 
 
@@ -270,7 +295,23 @@ class DispatchForm(ActionForm):
     assist_units = unit_field(
         label="协办单位", multiple=True, required=False, help_text="可不选；按住 Ctrl（Mac 为 ⌘）可多选。"
     )
+    category = CategoryField(label="诉求分类", required=False, help_text="改分类会作为纠正样本用于下次训练。")
     note = forms.CharField(label="派单意见", required=False, widget=_textarea(2))
+
+    QUICK_PICKS = 3
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The router's suggestions, in its order, as units this select can actually take.
+        decision = latest_decision(self.ticket)
+        codes = [s["unit"] for s in (decision.suggestions if decision is not None else [])][: self.QUICK_PICKS]
+        units = {u.code: u for u in self.fields["lead_unit"].queryset.filter(code__in=codes)}
+        reasons = {s["unit"]: s.get("reason", "") for s in decision.suggestions} if decision is not None else {}
+        self.suggested = [(units[c], reasons.get(c, "")) for c in codes if c in units]
+        if self.suggested:
+            self.initial.setdefault("lead_unit", self.suggested[0][0].pk)
+        if self.ticket.category_id:
+            self.initial.setdefault("category", self.ticket.category_id)
 
 
 class SubdispatchForm(ActionForm):

@@ -149,7 +149,7 @@ def ticket_route(*, ticket: Ticket, auto_dispatch: bool = True) -> RoutingDecisi
     if not ranked:
         hold = "没有可用的分类模型，也未选择分类"
     elif confidence < threshold:
-        hold = f"分类置信度{confidence:.0%}低于自动派单阈值{threshold:.0%}"
+        hold = f"分类置信度{confidence:.1%}低于自动派单阈值{threshold:.1%}"
     elif place.ambiguous and not place.street:
         hold = f"地点有重名：{'、'.join(place.ambiguous)}"
     elif first is None or first.unit is None:
@@ -215,7 +215,10 @@ def ticket_route_safely(*, ticket: Ticket) -> RoutingDecision | None:
 
 
 def latest_decision(ticket: Ticket) -> RoutingDecision | None:
-    return ticket.routing_decisions.order_by("-id").first()
+    # The model row is wanted for its version only: never drag its multi-megabyte blob along.
+    return (
+        ticket.routing_decisions.select_related("model", "rule").defer("model__blob", "tokens").order_by("-id").first()
+    )
 
 
 @transaction.atomic
@@ -233,7 +236,10 @@ def ticket_dispatch_with_feedback(
     if decision is not None and ticket.category_id:
         predicted = decision.predictions[0]["category"] if decision.predictions else ""
         suggested = decision.suggestions[0]["unit"] if decision.suggestions else ""
-        corrected = predicted != ticket.category.code or suggested != lead_unit.code
+        # Compare only what the router actually proposed (no model means no category proposal).
+        corrected = bool(predicted and predicted != ticket.category.code) or bool(
+            suggested and suggested != lead_unit.code
+        )
         TrainingExample.objects.update_or_create(
             ticket=ticket,
             defaults={

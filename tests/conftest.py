@@ -20,12 +20,17 @@ def _fresh_process_caches():
     """Per-process caches (policies, calendar overrides) must not outlive the rows a test wiped."""
     from hotline.sla import policies
     from hotline.workcalendar import calendar
+    from routing.places import gazetteer
+    from routing.rules import rules
+    from routing.selectors import knowledge_index
+    from routing.services import active_model
 
-    policies.invalidate()
-    calendar.invalidate()
+    caches = (policies, calendar, gazetteer, rules, knowledge_index, active_model)
+    for cache in caches:
+        cache.invalidate()
     yield
-    policies.invalidate()
-    calendar.invalidate()
+    for cache in caches:
+        cache.invalidate()
 
 
 class City:

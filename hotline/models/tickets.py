@@ -91,8 +91,14 @@ class Ticket(models.Model):
     repeat_count = models.PositiveIntegerField("重复来电数", default=0)
 
     answer_text = models.TextField("直接答复内容", blank=True)
-    knowledge_article = models.ForeignKey("routing.KnowledgeArticle", verbose_name="引用知识库", null=True,
-                                          blank=True, on_delete=models.SET_NULL, related_name="+")
+    knowledge_article = models.ForeignKey(
+        "routing.KnowledgeArticle",
+        verbose_name="引用知识库",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     close_reason = models.CharField("办结说明", max_length=200, blank=True)
 
     created_by = models.ForeignKey(

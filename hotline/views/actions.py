@@ -19,6 +19,7 @@ from hotline.errors import DomainError, NotFound
 from hotline.models import Ticket, TicketRequest, User
 from hotline.views.helpers import apply_domain_error
 from hotline.workflow import Action
+from routing.services import ticket_dispatch_with_feedback
 
 Run = Callable[[Ticket, User, dict[str, Any]], object]
 
@@ -46,10 +47,17 @@ ACTIONS: dict[str, ActionSpec] = {
         "已直接答复并办结",
         "答复并办结",
     ),
+    # Through the router's wrapper: a changed category, or a unit other than the suggestion,
+    # becomes a labelled training example.
     Action.DISPATCH: ActionSpec(
         f.DispatchForm,
-        lambda t, u, d: services.ticket_dispatch(
-            ticket=t, actor=u, lead_unit=d["lead_unit"], assist_units=list(d["assist_units"]), note=d["note"]
+        lambda t, u, d: ticket_dispatch_with_feedback(
+            ticket=t,
+            actor=u,
+            lead_unit=d["lead_unit"],
+            assist_units=list(d["assist_units"]),
+            note=d["note"],
+            category=d.get("category"),
         ),
         "已派单",
     ),

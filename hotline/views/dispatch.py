@@ -9,8 +9,9 @@ from django.shortcuts import render
 from hotline import selectors
 from hotline.choices import ClockKind, RequestKind, RequestStatus, TicketStatus
 from hotline.models import Ticket, TicketRequest
-from hotline.views.helpers import DISPATCH_ROLES, role_required, with_deadlines
+from hotline.views.helpers import DISPATCH_ROLES, percent, role_required, with_deadlines
 from hotline.views.supervisor import request_item
+from routing.models import RoutingDecision
 
 # The queue never counts the whole table; it shows the oldest rows and links to search for more.
 QUEUE_LIMIT = 100
@@ -29,12 +30,36 @@ def _attach_returns(rows: list[Ticket]) -> None:
     prefetch_related_objects(rows, Prefetch("requests", queryset=pending, to_attr="pending_returns"))
 
 
+def _attach_decisions(rows: list[Ticket]) -> None:
+    """Each waiting ticket's latest routing decision as ``t.routing``, in one query for the page.
+
+    DISTINCT ON (ticket_id) with ORDER BY ticket_id, -id reads routing_ticket_idx; a ticket sent
+    back by a unit keeps its old suggestion out of the way (that unit is the one returning it).
+    """
+    waiting = [t.pk for t in rows if t.status == TicketStatus.RECEIVED]
+    latest = (
+        RoutingDecision.objects.filter(ticket_id__in=waiting)
+        .order_by("ticket_id", "-id")
+        .distinct("ticket_id")
+        .defer("tokens")
+        if waiting
+        else []
+    )
+    by_ticket = {d.ticket_id: d for d in latest}
+    for d in by_ticket.values():
+        d.confident = d.confidence >= d.threshold  # type: ignore[attr-defined]
+        d.confidence_pct, d.threshold_pct = percent(d.confidence), percent(d.threshold)  # type: ignore[attr-defined]
+    for t in rows:
+        t.routing = by_ticket.get(t.pk)  # type: ignore[attr-defined]  # like prefetch's to_attr
+
+
 @role_required(*DISPATCH_ROLES)
 def dispatch_queue(request: HttpRequest) -> HttpResponse:
     rows = list(_annotated(selectors.dispatcher_queue())[: QUEUE_LIMIT + 1])
     more = len(rows) > QUEUE_LIMIT
     rows = rows[:QUEUE_LIMIT]
     _attach_returns(rows)
+    _attach_decisions(rows)
     # An assisting unit's return leaves the ticket's status alone, so it is not a queue row;
     # list it separately or nobody at the hub would ever see it.
     assist_returns = [
@@ -60,6 +85,7 @@ def render_queue_item(request: HttpRequest, ticket: Ticket, outcome) -> HttpResp
     row = _annotated(selectors.dispatcher_queue()).filter(pk=ticket.pk).first()
     if row is not None:
         _attach_returns([row])
+        _attach_decisions([row])
     return render(
         request,
         "dispatch/_row.html",

@@ -97,3 +97,8 @@ def day_start(day: dt.date) -> dt.datetime:
 
 def day_end(day: dt.date) -> dt.datetime:
     return day_start(day + dt.timedelta(days=1))
+
+
+def percent(value: float) -> str:
+    """0.9953 → "99.5%": one decimal, so a 99.5% confidence never reads "100%" against a 99.9% threshold."""
+    return f"{value * 100:.1f}".removesuffix(".0") + "%"

@@ -11,15 +11,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from hotline import selectors
+from hotline.choices import TicketStatus
 from hotline.errors import DomainError, NotFound
 from hotline.forms import RevealForm
 from hotline.models import Ticket
 from hotline.services import privacy
 from hotline.views import dispatch, supervisor, workbench
 from hotline.views.actions import ACTIONS, Outcome, build_form, button_of, fixed_request_for, label_of, perform
-from hotline.views.helpers import apply_domain_error, is_htmx, ticket_or_404
+from hotline.views.helpers import apply_domain_error, is_htmx, percent, ticket_or_404
 from hotline.views.timeline import timeline
 from hotline.workflow import Action
+from routing.models import RoutingDecision
+from routing.selectors import duplicates_for
 
 PRIMARY = (
     Action.DISPATCH,
@@ -29,6 +32,7 @@ PRIMARY = (
     Action.APPROVE_EXTENSION,
     Action.APPROVE_TERMINATION,
 )
+
 
 # --- the ticket page ------------------------------------------------------------------------------
 
@@ -82,7 +86,37 @@ def detail_context(
         "merged_children": ticket.merged_children.only("id", "number").order_by("id")[:50] if user.is_hub else [],
     }
     ctx.update(trail_context(ticket))
-    ctx.update(panel_context(ticket, user, failed=failed))
+    panel = panel_context(ticket, user, failed=failed)
+    ctx.update(panel)
+    if user.is_hub:  # the router's reasoning is the hub's working tool; units never see it
+        ctx.update(routing_context(ticket, user, allowed={a["slug"] for a in panel["action_forms"]}))
+    return ctx
+
+
+def routing_context(ticket: Ticket, user, *, allowed: set[str]) -> dict:
+    # Not routing.services.latest_decision: that would load the classifier's blob (megabytes) with
+    # decision.model just to print its version number.
+    decision = (
+        RoutingDecision.objects.filter(ticket=ticket)
+        .select_related("model", "rule")
+        .defer("model__blob", "tokens")
+        .order_by("-id")
+        .first()
+    )
+    ctx: dict = {"routing": decision, "show_routing": decision is not None or ticket.status == TicketStatus.RECEIVED}
+    if decision is not None:
+        ctx["routing_pct"] = {"confidence": percent(decision.confidence), "threshold": percent(decision.threshold)}
+        ctx["routing_predictions"] = [{**p, "pct": percent(p["probability"])} for p in decision.predictions[:3]]
+    if ticket.status == TicketStatus.RECEIVED:
+        ctx["duplicates"] = duplicates_for(
+            user,
+            exclude_id=ticket.pk,
+            phone=ticket.caller_phone,
+            street_id=ticket.street_id,
+            text=f"{ticket.title} {ticket.content}",
+        )
+        ctx["can_merge"] = Action.MERGE in allowed
+        ctx["show_duplicates"] = True
     return ctx
 
 

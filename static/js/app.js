@@ -29,4 +29,25 @@
   document.addEventListener("htmx:sendError", function () {
     toast("网络连接失败，请检查网络后重试。");
   });
+
+  // A button or form with data-confirm asks first (merging a ticket cannot be undone from the desk).
+  document.addEventListener("submit", function (evt) {
+    var source = (evt.submitter && evt.submitter.closest("[data-confirm]")) || evt.target.closest("[data-confirm]");
+    if (source && !window.confirm(source.getAttribute("data-confirm"))) {
+      evt.preventDefault();
+      evt.stopPropagation(); // capture phase: an hx-post form's own handler never hears of it
+    }
+  }, true);
+
+  // Quick picks under the dispatch form: one click puts a suggested unit in the lead-unit select.
+  // Delegated, because dispatch forms arrive later through htmx.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-pick-select]");
+    if (!btn) return;
+    var select = document.getElementById(btn.getAttribute("data-pick-select"));
+    if (!select) return;
+    select.value = btn.getAttribute("data-pick-value");
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    select.focus();
+  });
 })();

@@ -25,4 +25,49 @@
     content.addEventListener("input", update);
     update();
   }
+
+  // Knowledge base: the title is the best first query, until the operator types their own words.
+  var title = document.getElementById("id_title");
+  var kb = document.getElementById("kb-q");
+  if (title && kb) {
+    kb.addEventListener("input", function (evt) {
+      if (evt.isTrusted) kb.dataset.manual = kb.value.trim() ? "1" : "";
+    });
+    var sync = function () {
+      if (kb.dataset.manual) return;
+      kb.value = title.value;
+      kb.dispatchEvent(new Event("kb-sync"));
+    };
+    title.addEventListener("input", sync);
+    // A form re-shown after an error already has a title: search with it straight away.
+    // (After DOMContentLoaded, once htmx has wired the box's triggers.)
+    if (title.value.trim()) {
+      document.addEventListener("DOMContentLoaded", function () { setTimeout(sync, 0); });
+    }
+  }
+
+  // 采用此答复: the article's answer goes into the answer box and the article is cited on the ticket.
+  var answer = document.getElementById("id_answer");
+  var cited = document.getElementById("id_knowledge_article");
+  var adopted = document.getElementById("kb-adopted");
+  var adoptedTitle = document.getElementById("kb-adopted-title");
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-kb-adopt]");
+    if (!btn || !answer || !cited) return;
+    var hit = btn.closest(".kb-hit");
+    answer.value = hit.querySelector(".kb-answer").textContent;
+    cited.value = btn.getAttribute("data-kb-adopt");
+    if (adopted) {
+      adoptedTitle.textContent = hit.querySelector(".kb-title").textContent;
+      adopted.hidden = false;
+    }
+    answer.focus();
+  });
+  var clear = document.getElementById("kb-clear");
+  if (clear) {
+    clear.addEventListener("click", function () {
+      cited.value = "";
+      adopted.hidden = true;
+    });
+  }
 })();

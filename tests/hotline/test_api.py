@@ -68,9 +68,11 @@ def test_create_ticket_normalises_phone_and_writes_event(city, ticket_payload):
     ticket = Ticket.objects.get(pk=body["id"])
     assert ticket.caller_phone == "13912345678"
     assert ticket.caller_phone_raw == "139 1234 5678"
-    assert body["status"] == TicketStatus.RECEIVED
+    # A chosen 属地 category with a known street routes itself to the street.
+    assert body["status"] == TicketStatus.DISPATCHED and body["lead_unit"] == "chaoyang-wangjing"
     assert body["caller"] == {"name": "李先生", "phone": "13912345678", "masked": False}
-    assert [e["kind"] for e in body["events"]] == ["created"]
+    assert [e["kind"] for e in body["events"]] == ["created", "dispatched"]
+    assert body["events"][1]["actor"] == "router"
 
 
 @pytest.mark.parametrize(
@@ -100,7 +102,8 @@ def test_unit_cannot_create_tickets(city, ticket_payload):
     assert response.json()["code"] == "not_allowed"
 
 
-def test_full_flow_over_the_api(city, ticket_payload):
+def test_full_flow_over_the_api(city, ticket_payload, settings):
+    settings.HOTLINE = {**settings.HOTLINE, "AUTO_DISPATCH": False}  # this walk dispatches by hand
     ticket_id = client_for(city.operator).post("/api/tickets/", ticket_payload, format="json").json()["id"]
     url = f"/api/tickets/{ticket_id}"
     r = client_for(city.dispatcher).post(f"{url}/dispatch/", {"lead_unit": "chaoyang-wangjing"}, format="json")

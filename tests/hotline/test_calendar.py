@@ -50,16 +50,23 @@ def nth_working_day_after(day: dt.date, n: int, is_workday) -> dt.date:
 
 def weekend_workdays(year: int, festival: str) -> list[dt.date]:
     """Weekend days the State Council made working days (调休) for ``festival``."""
-    return [d for d in days(dt.date(year, 1, 1), dt.date(year, 12, 31))
-            if d.weekday() >= 5 and chinese_calendar.get_holiday_detail(d) == (False, festival)]
+    return [
+        d
+        for d in days(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        if d.weekday() >= 5 and chinese_calendar.get_holiday_detail(d) == (False, festival)
+    ]
 
 
 def holidays_of(year: int, festival: str) -> list[dt.date]:
-    return [d for d in days(dt.date(year, 1, 1), dt.date(year, 12, 31))
-            if chinese_calendar.get_holiday_detail(d) == (True, festival)]
+    return [
+        d
+        for d in days(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        if chinese_calendar.get_holiday_detail(d) == (True, festival)
+    ]
 
 
 # --- official data ------------------------------------------------------------------------------
+
 
 def test_national_day_2026_holidays_are_not_working_days_but_its_adjusted_weekends_are():
     holidays = holidays_of(2026, "National Day")
@@ -90,8 +97,15 @@ def test_seven_working_days_started_before_national_day_land_after_the_holiday()
     start = dt.datetime(2026, 9, 28, 10, 0, tzinfo=CN)  # Monday after the Mid-autumn break
     # By hand: Sep 29, Sep 30, (Oct 1–7 off), Oct 8, Oct 9, Oct 10 (Saturday 调休), Oct 12, Oct 13.
     listed = [d for d in days(dt.date(2026, 9, 29), dt.date(2026, 10, 31)) if chinese_calendar.is_workday(d)]
-    assert listed[:7] == [dt.date(2026, 9, 29), dt.date(2026, 9, 30), dt.date(2026, 10, 8), dt.date(2026, 10, 9),
-                          dt.date(2026, 10, 10), dt.date(2026, 10, 12), dt.date(2026, 10, 13)]
+    assert listed[:7] == [
+        dt.date(2026, 9, 29),
+        dt.date(2026, 9, 30),
+        dt.date(2026, 10, 8),
+        dt.date(2026, 10, 9),
+        dt.date(2026, 10, 10),
+        dt.date(2026, 10, 12),
+        dt.date(2026, 10, 13),
+    ]
     expected = dt.datetime.combine(listed[6], start.timetz())
 
     due = calendar.add_working_days(start, 7)
@@ -123,6 +137,7 @@ def test_reply_deadline_of_a_ticket_dispatched_before_national_day(city, flow):
 
 
 # --- a year without data ---------------------------------------------------------------------------
+
 
 def weekends_only(day: dt.date) -> bool:
     return chinese_calendar.is_workday(day) if day.year <= LAST_KNOWN_YEAR else day.weekday() < 5
@@ -158,8 +173,13 @@ def test_deadline_within_known_years_is_not_flagged():
 
 def test_ticket_dispatched_late_in_the_last_known_year_gets_an_estimated_reply_clock(city, flow):
     start = dt.datetime(2026, 12, 28, 10, 0, tzinfo=CN)
-    ticket = services.ticket_create(actor=city.operator, title="小区停水", content="小区从早上开始停水，没有通知。",
-                                    request_type=RequestType.HELP, now=start - dt.timedelta(minutes=10))
+    ticket = services.ticket_create(
+        actor=city.operator,
+        title="小区停水",
+        content="小区从早上开始停水，没有通知。",
+        request_type=RequestType.HELP,
+        now=start - dt.timedelta(minutes=10),
+    )
 
     services.ticket_dispatch(ticket=ticket, actor=city.dispatcher, lead_unit=city.street_a, now=start)
 
@@ -171,11 +191,14 @@ def test_ticket_dispatched_late_in_the_last_known_year_gets_an_estimated_reply_c
     assert clocks[ClockKind.CONTACT].calendar_estimated is False
 
 
-@pytest.mark.parametrize("start", [
-    dt.datetime(2027, 6, 1, 9, 0, tzinfo=CN),
-    dt.datetime(2035, 12, 31, 23, 59, tzinfo=CN),
-    dt.datetime(2004, 1, 1, 0, 0, tzinfo=CN),
-])
+@pytest.mark.parametrize(
+    "start",
+    [
+        dt.datetime(2027, 6, 1, 9, 0, tzinfo=CN),
+        dt.datetime(2035, 12, 31, 23, 59, tzinfo=CN),
+        dt.datetime(2004, 1, 1, 0, 0, tzinfo=CN),
+    ],
+)
 def test_any_date_gets_a_deadline_and_never_an_error(start):
     plan = schedule(start, Limit(15, "workdays"))
 
@@ -184,6 +207,7 @@ def test_any_date_gets_a_deadline_and_never_an_error(start):
 
 
 # --- local overrides ----------------------------------------------------------------------------
+
 
 def test_calendar_day_overrides_win_over_the_package():
     saturday, tuesday = dt.date(2026, 3, 7), dt.date(2026, 3, 10)
@@ -217,12 +241,15 @@ def test_override_in_a_year_without_package_data_is_exact_for_its_own_date():
 
 # --- properties ---------------------------------------------------------------------------------
 
-starts = st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2027, 12, 31, 23, 59, 59),
-                      timezones=st.just(CN))
-year_ends = st.datetimes(min_value=dt.datetime(2024, 12, 15), max_value=dt.datetime(2024, 12, 31, 23, 59, 59),
-                         timezones=st.just(CN))
-spans_in_days = st.one_of(st.integers(min_value=0, max_value=20),
-                          st.floats(min_value=0, max_value=20, allow_nan=False, allow_infinity=False))
+starts = st.datetimes(
+    min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2027, 12, 31, 23, 59, 59), timezones=st.just(CN)
+)
+year_ends = st.datetimes(
+    min_value=dt.datetime(2024, 12, 15), max_value=dt.datetime(2024, 12, 31, 23, 59, 59), timezones=st.just(CN)
+)
+spans_in_days = st.one_of(
+    st.integers(min_value=0, max_value=20), st.floats(min_value=0, max_value=20, allow_nan=False, allow_infinity=False)
+)
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 
 

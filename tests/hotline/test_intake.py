@@ -20,17 +20,21 @@ CN = ZoneInfo("Asia/Shanghai")
 
 def create(city, **overrides) -> Ticket:
     data = dict(
-        actor=city.operator, title="楼下饭馆油烟扰民", content="望京西园三区楼下饭馆油烟很大。",
-        request_type=RequestType.COMPLAINT, caller_name="王女士", caller_phone="13812345678",
-        district=city.chaoyang, street=city.wangjing,
+        actor=city.operator,
+        title="楼下饭馆油烟扰民",
+        content="望京西园三区楼下饭馆油烟很大。",
+        request_type=RequestType.COMPLAINT,
+        caller_name="王女士",
+        caller_phone="13812345678",
+        district=city.chaoyang,
+        street=city.wangjing,
     )
     data.update(overrides)
     return services.ticket_create(**data)
 
 
 def rows_written() -> tuple[int, int, int, int]:
-    return (Ticket.objects.count(), TicketEvent.objects.count(), Clock.objects.count(),
-            TicketCounter.objects.count())
+    return (Ticket.objects.count(), TicketEvent.objects.count(), Clock.objects.count(), TicketCounter.objects.count())
 
 
 def place(code, name, level, parent=None) -> Place:
@@ -47,7 +51,9 @@ INVALID = {
     "letters-for-phone": (lambda c: {"caller_phone": "abc"}, "caller_phone"),
     "unknown-request-type": (lambda c: {"request_type": "gossip"}, "request_type"),
     "street-not-in-district": (
-        lambda c: {"district": place("haidian", "海淀区", PlaceLevel.DISTRICT), "street": c.wangjing}, "street"),
+        lambda c: {"district": place("haidian", "海淀区", PlaceLevel.DISTRICT), "street": c.wangjing},
+        "street",
+    ),
     "community-not-in-street": (lambda c: {"street": c.sanlitun, "community": c.xiyuan}, "community"),
     "district-given-as-street": (lambda c: {"district": None, "street": c.chaoyang}, "street"),
 }
@@ -123,8 +129,10 @@ def test_numbers_are_the_day_and_a_consecutive_sequence_restarting_each_day(city
     day1 = dt.datetime(2030, 1, 15, 9, 0, tzinfo=CN)
     day2 = dt.datetime(2030, 1, 16, 9, 0, tzinfo=CN)
 
-    numbers = [create(city, now=day1).number for _ in range(3)] + [create(city, now=day2).number,
-                                                                     create(city, now=day1).number]
+    numbers = [create(city, now=day1).number for _ in range(3)] + [
+        create(city, now=day2).number,
+        create(city, now=day1).number,
+    ]
 
     assert all(re.fullmatch(r"\d{8}\d{5}", n) for n in numbers)
     assert numbers == ["2030011500001", "2030011500002", "2030011500003", "2030011600001", "2030011500004"]

@@ -66,16 +66,19 @@ def live_clocks(**filters):
 
 def dispatch_at(flow, city, when: dt.datetime, *, lead=None, assist=(), **ticket_kw):
     ticket = flow.new(now=when - dt.timedelta(minutes=30), **ticket_kw)
-    return services.ticket_dispatch(ticket=ticket, actor=city.dispatcher, lead_unit=lead or city.street_a,
-                                    assist_units=assist, now=when)
+    return services.ticket_dispatch(
+        ticket=ticket, actor=city.dispatcher, lead_unit=lead or city.street_a, assist_units=assist, now=when
+    )
 
 
 def reply(ticket, actor, **kw):
-    return services.ticket_reply(ticket=ticket, actor=actor, result=HandlingResult.RESOLVED, text=REPLY_TEXT,
-                                 contacted=True, **kw)
+    return services.ticket_reply(
+        ticket=ticket, actor=actor, result=HandlingResult.RESOLVED, text=REPLY_TEXT, contacted=True, **kw
+    )
 
 
 # --- dispatch ---------------------------------------------------------------------------------
+
 
 def test_dispatch_to_a_street_gives_its_district_a_supervising_copy_without_clocks(city, flow):
     ticket = flow.dispatched()
@@ -170,6 +173,7 @@ def test_dispatch_finishes_the_hub_dispatch_clock(city, flow):
 
 # --- sign, contact, reply ---------------------------------------------------------------------
 
+
 def test_sign_sets_signed_at_and_meets_the_sign_clock(city, flow):
     ticket = dispatch_at(flow, city, MONDAY_10)
     signed = MONDAY_10 + dt.timedelta(hours=1)
@@ -180,7 +184,10 @@ def test_sign_sets_signed_at_and_meets_the_sign_clock(city, flow):
     assert ticket.status == TicketStatus.HANDLING
     assert ticket.signed_at == signed
     assert (assignment.status, assignment.signed_at, assignment.signed_by) == (
-        AssignmentStatus.SIGNED, signed, city.handler_a)
+        AssignmentStatus.SIGNED,
+        signed,
+        city.handler_a,
+    )
     sign_clock = clocks_by_kind(assignment)[ClockKind.SIGN]
     assert (sign_clock.state, sign_clock.stopped_at) == (ClockState.MET, signed)
 
@@ -250,13 +257,17 @@ def test_lead_reply_moves_the_ticket_to_replied_and_cancels_a_pending_extension(
     assert ticket.status == TicketStatus.REPLIED
     assert ticket.replied_at == assignment.replied_at
     assert (assignment.status, assignment.replied_by, assignment.reply_text) == (
-        AssignmentStatus.REPLIED, city.handler_a2, REPLY_TEXT)
+        AssignmentStatus.REPLIED,
+        city.handler_a2,
+        REPLY_TEXT,
+    )
     assert request.status == RequestStatus.CANCELLED
     assert not live_clocks(assignment=assignment).exists()
     assert clocks_by_kind(assignment)[ClockKind.REPLY].state == ClockState.MET
 
 
 # --- returns (退单) -----------------------------------------------------------------------------
+
 
 def test_return_request_keeps_the_units_clocks_running(city, flow):
     ticket = flow.handling()
@@ -278,8 +289,7 @@ def test_approved_return_starts_fresh_clocks_for_the_new_unit(city, flow):
     old = assignment_of(ticket, city.street_a)
     old_copy = assignment_of(ticket, city.district)
 
-    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="属住建委职责",
-                                   new_unit=city.bureau)
+    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="属住建委职责", new_unit=city.bureau)
 
     request = TicketRequest.objects.get(ticket=ticket, kind=RequestKind.RETURN)
     approved_at = request.decided_at
@@ -299,10 +309,13 @@ def test_approved_return_starts_fresh_clocks_for_the_new_unit(city, flow):
     # The new unit leads with clocks that start at the approval, not at the first dispatch.
     ticket.refresh_from_db()
     assert (ticket.status, ticket.lead_unit, ticket.dispatched_at, ticket.signed_at) == (
-        TicketStatus.DISPATCHED, city.bureau, approved_at, None)
+        TicketStatus.DISPATCHED,
+        city.bureau,
+        approved_at,
+        None,
+    )
     new = Assignment.objects.get(ticket=ticket, unit=city.bureau)
-    assert (new.role, new.status, new.dispatched_at) == (AssignmentRole.LEAD, AssignmentStatus.DISPATCHED,
-                                                         approved_at)
+    assert (new.role, new.status, new.dispatched_at) == (AssignmentRole.LEAD, AssignmentStatus.DISPATCHED, approved_at)
     new_clocks = clocks_by_kind(new)
     assert {c.state for c in new_clocks.values()} == {ClockState.RUNNING}
     assert {c.started_at for c in new_clocks.values()} == {approved_at}
@@ -315,11 +328,11 @@ def test_approved_return_starts_fresh_clocks_for_the_new_unit(city, flow):
 def test_approved_return_to_another_street_gives_its_district_a_new_copy(city, flow):
     ticket = flow.return_requested()
 
-    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="属三里屯街道",
-                                   new_unit=city.street_b)
+    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="属三里屯街道", new_unit=city.street_b)
 
-    copies = list(ticket.assignments.filter(role=AssignmentRole.COPY).order_by("id")
-                  .values_list("unit__code", "status"))
+    copies = list(
+        ticket.assignments.filter(role=AssignmentRole.COPY).order_by("id").values_list("unit__code", "status")
+    )
     assert copies == [("chaoyang", AssignmentStatus.WITHDRAWN), ("chaoyang", AssignmentStatus.DISPATCHED)]
     assert assignment_of(ticket, city.street_b).role == AssignmentRole.LEAD
 
@@ -345,8 +358,11 @@ def test_rejected_return_puts_ticket_and_assignment_back_with_clocks_untouched(s
     ticket = flow.handling() if signed else flow.dispatched()
     lead = assignment_of(ticket, city.street_a)
     status_before, lead_status_before = ticket.status, lead.status
-    clocks_before = list(Clock.objects.filter(ticket=ticket).order_by("id")
-                         .values_list("id", "state", "started_at", "due_at", "stopped_at"))
+    clocks_before = list(
+        Clock.objects.filter(ticket=ticket)
+        .order_by("id")
+        .values_list("id", "state", "started_at", "due_at", "stopped_at")
+    )
     services.ticket_request_return(ticket=ticket, actor=city.handler_a, reason="不属于本街道管辖")
 
     services.ticket_reject_return(ticket=ticket, actor=city.dispatcher, reason="属地管理，请继续办理")
@@ -355,8 +371,14 @@ def test_rejected_return_puts_ticket_and_assignment_back_with_clocks_untouched(s
     lead.refresh_from_db()
     assert (ticket.status, ticket.lead_unit) == (status_before, city.street_a)
     assert lead.status == lead_status_before
-    assert list(Clock.objects.filter(ticket=ticket).order_by("id")
-                .values_list("id", "state", "started_at", "due_at", "stopped_at")) == clocks_before
+    assert (
+        list(
+            Clock.objects.filter(ticket=ticket)
+            .order_by("id")
+            .values_list("id", "state", "started_at", "due_at", "stopped_at")
+        )
+        == clocks_before
+    )
     assert TicketRequest.objects.get(ticket=ticket).status == RequestStatus.REJECTED
 
 
@@ -366,13 +388,15 @@ def test_approved_return_can_make_the_assisting_unit_the_lead_with_fresh_clocks(
     assisting = assignment_of(ticket, city.bureau)
     services.ticket_request_return(ticket=ticket, actor=city.handler_a, reason="属住建委职责")
 
-    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="改由住建委主办",
-                                   new_unit=city.bureau)
+    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="改由住建委主办", new_unit=city.bureau)
 
     approved_at = TicketRequest.objects.get(ticket=ticket).decided_at
     assisting.refresh_from_db()
     assert (assisting.role, assisting.status, assisting.ended_at) == (
-        AssignmentRole.ASSIST, AssignmentStatus.WITHDRAWN, approved_at)
+        AssignmentRole.ASSIST,
+        AssignmentStatus.WITHDRAWN,
+        approved_at,
+    )
     assert not live_clocks(assignment=assisting).exists()
     lead = Assignment.objects.get(ticket=ticket, unit=city.bureau, status__in=ACTIVE_ASSIGNMENT_STATUSES)
     assert (lead.role, lead.status, lead.signed_at) == (AssignmentRole.LEAD, AssignmentStatus.DISPATCHED, None)
@@ -382,8 +406,9 @@ def test_approved_return_can_make_the_assisting_unit_the_lead_with_fresh_clocks(
 
 
 def test_redispatch_after_a_return_to_the_queue_keeps_units_still_assisting(city, flow):
-    ticket = services.ticket_dispatch(ticket=flow.new(), actor=city.dispatcher, lead_unit=city.street_a,
-                                      assist_units=[city.bureau])
+    ticket = services.ticket_dispatch(
+        ticket=flow.new(), actor=city.dispatcher, lead_unit=city.street_a, assist_units=[city.bureau]
+    )
     assisting = assignment_of(ticket, city.bureau)
     clocks_before = list(assisting.clocks.order_by("id").values_list("id", "state", "due_at"))
     services.ticket_request_return(ticket=ticket, actor=city.handler_a, reason="不属于本街道管辖")
@@ -391,19 +416,20 @@ def test_redispatch_after_a_return_to_the_queue_keeps_units_still_assisting(city
     assisting.refresh_from_db()
     assert assisting.status == AssignmentStatus.DISPATCHED  # the assisting unit's part outlives the return
 
-    services.ticket_dispatch(ticket=ticket, actor=city.dispatcher, lead_unit=city.street_b,
-                             assist_units=[city.bureau])
+    services.ticket_dispatch(ticket=ticket, actor=city.dispatcher, lead_unit=city.street_b, assist_units=[city.bureau])
 
-    assert list(ticket.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES).order_by("id")
-                .values_list("unit__code", "role")) == [
-        ("zjw", AssignmentRole.ASSIST), ("chaoyang-sanlitun", AssignmentRole.LEAD),
-        ("chaoyang", AssignmentRole.COPY)]
+    assert list(
+        ticket.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES)
+        .order_by("id")
+        .values_list("unit__code", "role")
+    ) == [("zjw", AssignmentRole.ASSIST), ("chaoyang-sanlitun", AssignmentRole.LEAD), ("chaoyang", AssignmentRole.COPY)]
     assert list(assisting.clocks.order_by("id").values_list("id", "state", "due_at")) == clocks_before
 
 
 def test_return_of_an_assisting_unit_cannot_name_a_unit_already_on_the_ticket(city, flow):
-    ticket = services.ticket_dispatch(ticket=flow.new(), actor=city.dispatcher, lead_unit=city.street_a,
-                                      assist_units=[city.bureau])
+    ticket = services.ticket_dispatch(
+        ticket=flow.new(), actor=city.dispatcher, lead_unit=city.street_a, assist_units=[city.bureau]
+    )
     services.ticket_request_return(ticket=ticket, actor=city.bureau_handler, reason="非本委职责")
 
     with pytest.raises(InvalidInput) as info:
@@ -420,8 +446,7 @@ def test_approved_return_removes_the_old_units_access(city, flow):
     assert ticket in selectors.tickets_visible_to(city.district_manager)
     assert ticket not in selectors.tickets_visible_to(city.bureau_handler)
 
-    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="属住建委职责",
-                                   new_unit=city.bureau)
+    services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="属住建委职责", new_unit=city.bureau)
 
     assert ticket not in selectors.tickets_visible_to(city.handler_a)
     assert ticket not in selectors.tickets_visible_to(city.manager_a)
@@ -436,9 +461,11 @@ def test_approved_return_removes_the_old_units_access(city, flow):
 
 # --- extensions (延期) ------------------------------------------------------------------------
 
+
 def reply_clock_of(ticket, unit) -> Clock:
-    return Clock.objects.filter(assignment__ticket=ticket, assignment__unit=unit, kind=ClockKind.REPLY,
-                                state__in=LIVE_CLOCK_STATES).get()
+    return Clock.objects.filter(
+        assignment__ticket=ticket, assignment__unit=unit, kind=ClockKind.REPLY, state__in=LIVE_CLOCK_STATES
+    ).get()
 
 
 def test_approved_extension_moves_the_reply_due_time_by_working_days(city, flow):
@@ -558,6 +585,7 @@ def test_rejected_extension_changes_nothing(city, flow):
 
 # --- reopen (重办) ------------------------------------------------------------------------------
 
+
 def test_reopen_from_review_restores_handling_with_a_new_reply_clock(city, flow):
     ticket = flow.review()
     lead = assignment_of(ticket, city.street_a)
@@ -600,6 +628,7 @@ def test_reopen_of_a_direct_answer_goes_back_to_dispatch(city, flow):
 
 # --- merge (合并) -------------------------------------------------------------------------------
 
+
 def test_merge_counts_repeat_calls_on_the_master_and_ends_the_children(city, flow):
     master = flow.new(title="主单")
     dispatched_child = flow.dispatched()
@@ -616,7 +645,9 @@ def test_merge_counts_repeat_calls_on_the_master_and_ends_the_children(city, flo
         assert (child.status, child.master) == (TicketStatus.MERGED, master)
         assert not live_clocks(ticket=child).exists()
     assert set(Clock.objects.filter(ticket=dispatched_child).values_list("state", flat=True)) == {
-        ClockState.STOPPED, ClockState.MET}  # the hub's dispatch clock was met at dispatch
+        ClockState.STOPPED,
+        ClockState.MET,
+    }  # the hub's dispatch clock was met at dispatch
     assert set(dispatched_child.assignments.values_list("status", flat=True)) == {AssignmentStatus.WITHDRAWN}
     assert dispatched_child not in selectors.tickets_visible_to(city.handler_a)
     assert TicketEvent.objects.filter(ticket=master, kind=EventKind.MERGED_CHILD).count() == 2
@@ -658,14 +689,18 @@ def test_merging_a_ticket_into_itself_is_refused(city, flow):
 
 # --- sub-dispatch (下派) ------------------------------------------------------------------------
 
+
 def test_street_manager_subdispatches_to_its_community_which_can_see_sign_and_reply(city, flow):
     ticket = flow.handling()
     assert ticket not in selectors.tickets_visible_to(city.community_handler)
 
     sub = services.ticket_subdispatch(ticket=ticket, actor=city.manager_a, unit=city.community, note="请社区核实")
 
-    assert (sub.role, sub.status, sub.parent) == (AssignmentRole.SUB, AssignmentStatus.DISPATCHED,
-                                                  assignment_of(ticket, city.street_a))
+    assert (sub.role, sub.status, sub.parent) == (
+        AssignmentRole.SUB,
+        AssignmentStatus.DISPATCHED,
+        assignment_of(ticket, city.street_a),
+    )
     assert not sub.clocks.exists()  # the street stays accountable on its own clocks
     assert ticket in selectors.tickets_visible_to(city.community_handler)
 
@@ -674,8 +709,11 @@ def test_street_manager_subdispatches_to_its_community_which_can_see_sign_and_re
 
     sub.refresh_from_db()
     ticket.refresh_from_db()
-    assert (sub.status, sub.signed_by, sub.replied_by) == (AssignmentStatus.REPLIED, city.community_handler,
-                                                           city.community_handler)
+    assert (sub.status, sub.signed_by, sub.replied_by) == (
+        AssignmentStatus.REPLIED,
+        city.community_handler,
+        city.community_handler,
+    )
     assert ticket.status == TicketStatus.HANDLING  # only the lead's reply moves the ticket
     assert assignment_of(ticket, city.street_a).status == AssignmentStatus.SIGNED
     # A sub-dispatched unit cannot return or ask for more time: that is the street's call.
@@ -693,8 +731,9 @@ def test_handler_cannot_subdispatch(city, flow):
 
 
 def test_subdispatch_to_another_streets_community_is_refused(city, flow):
-    other_community = Unit.objects.create(code="chaoyang-sanlitun-beili", name="三里屯北里社区居委会",
-                                          kind=UnitKind.COMMUNITY, parent=city.street_b)
+    other_community = Unit.objects.create(
+        code="chaoyang-sanlitun-beili", name="三里屯北里社区居委会", kind=UnitKind.COMMUNITY, parent=city.street_b
+    )
     ticket = flow.handling()
 
     with pytest.raises(InvalidInput) as info:
@@ -705,6 +744,7 @@ def test_subdispatch_to_another_streets_community_is_refused(city, flow):
 
 
 # --- termination (终止) -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("start", ["received", "handling"])
 def test_termination_request_remembers_the_status_and_rejection_restores_it(start, city, flow):
@@ -738,13 +778,17 @@ def test_approved_termination_stops_every_clock_and_cancels_pending_requests(cit
     assert ticket.closed_at is not None
     assert not live_clocks(ticket=ticket).exists()
     assert Clock.objects.filter(ticket=ticket, state=ClockState.STOPPED, stopped_at=ticket.closed_at).count() == 5
-    for request, status in ((extension, RequestStatus.CANCELLED), (assist_return, RequestStatus.CANCELLED),
-                            (termination, RequestStatus.APPROVED)):
+    for request, status in (
+        (extension, RequestStatus.CANCELLED),
+        (assist_return, RequestStatus.CANCELLED),
+        (termination, RequestStatus.APPROVED),
+    ):
         request.refresh_from_db()
         assert request.status == status
 
 
 # --- callback (回访) ---------------------------------------------------------------------------
+
 
 def callback(ticket, actor, **kw):
     data = dict(contacted=True, resolved=True, satisfaction=Satisfaction.SATISFIED)
@@ -772,11 +816,15 @@ def test_callback_through_the_sms_link_has_no_actor(city, flow):
     assert (record.recorded_by, record.channel) == (None, "sms")
 
 
-@pytest.mark.parametrize(("resolved", "satisfaction"), [
-    (False, Satisfaction.SATISFIED),
-    (True, Satisfaction.DISSATISFIED),
-    (False, Satisfaction.DISSATISFIED),
-], ids=["unresolved", "dissatisfied", "both"])
+@pytest.mark.parametrize(
+    ("resolved", "satisfaction"),
+    [
+        (False, Satisfaction.SATISFIED),
+        (True, Satisfaction.DISSATISFIED),
+        (False, Satisfaction.DISSATISFIED),
+    ],
+    ids=["unresolved", "dissatisfied", "both"],
+)
 def test_unresolved_or_dissatisfied_callback_sends_the_ticket_to_review(resolved, satisfaction, city, flow):
     ticket = flow.replied()
 

@@ -17,19 +17,22 @@ from hotline.services.privacy import CONFIDENTIAL_MARK, caller_view
 # --- phone numbers ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "normalised"), [
-    ("13812345678", "13812345678"),
-    ("138 1234 5678", "13812345678"),
-    ("138-1234-5678", "13812345678"),
-    ("+86 138 1234 5678", "13812345678"),
-    ("+86-138-1234-5678", "13812345678"),
-    ("  13812345678  ", "13812345678"),
-    ("010-65121234", "01065121234"),
-    ("010 6512 1234", "01065121234"),
-    ("(010) 65121234", "01065121234"),
-    ("01065121234", "01065121234"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("+86-138-1234-5678", "13812345678"),
+        ("  13812345678  ", "13812345678"),
+        ("010-65121234", "01065121234"),
+        ("010 6512 1234", "01065121234"),
+        ("(010) 65121234", "01065121234"),
+        ("01065121234", "01065121234"),
+        ("", ""),
+    ],
+)
 def test_normalize_phone_accepts_mobiles_and_beijing_landlines(raw, normalised):
     assert normalize_phone(raw) == normalised
 
@@ -41,29 +44,36 @@ def test_normalize_phone_rejects_malformed_numbers(raw):
     assert "13812345678" in str(info.value)  # the message shows a valid example
 
 
-@pytest.mark.parametrize(("phone", "masked"), [
-    ("13812345678", "138****5678"),
-    ("01065121234", "010****1234"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [
+        ("13812345678", "138****5678"),
+        ("01065121234", "010****1234"),
+        ("", ""),
+    ],
+)
 def test_mask_phone_keeps_enough_to_recognise_but_not_to_call(phone, masked):
     assert mask_phone(phone) == masked
 
 
-@pytest.mark.parametrize(("name", "masked"), [
-    ("张三丰", "张**"),
-    ("李四", "李*"),
-    ("王", "王*"),
-    ("王女士", "王女士"),
-    ("刘先生", "刘先生"),
-    ("匿名", "匿名"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三丰", "张**"),
+        ("李四", "李*"),
+        ("王", "王*"),
+        ("王女士", "王女士"),
+        ("刘先生", "刘先生"),
+        ("匿名", "匿名"),
+        ("", ""),
+    ],
+)
 def test_mask_name_keeps_the_surname_only(name, masked):
     assert mask_name(name) == masked
 
 
 # --- what each role sees ------------------------------------------------------------------------
+
 
 def hub_users(city):
     return [city.operator, city.dispatcher, city.supervisor, city.auditor]
@@ -110,6 +120,7 @@ def test_ticket_without_a_phone_offers_no_reveal(city, flow):
 
 # --- the logged reveal --------------------------------------------------------------------------
 
+
 def test_reveal_phone_shows_the_number_and_logs_who_why_and_what(city, flow):
     ticket = flow.dispatched()
 
@@ -117,8 +128,7 @@ def test_reveal_phone_shows_the_number_and_logs_who_why_and_what(city, flow):
 
     assert (view.phone, view.masked, view.can_reveal) == ("13812345678", False, False)
     log = AccessLog.objects.get(ticket=ticket)
-    assert (log.user, log.unit, log.action, log.masked) == (city.handler_a, city.street_a, AccessAction.REVEAL,
-                                                            False)
+    assert (log.user, log.unit, log.action, log.masked) == (city.handler_a, city.street_a, AccessAction.REVEAL, False)
     assert log.reason == "需电话核实油烟位置"
     assert log.fields == ["caller_phone"]
 
@@ -164,6 +174,7 @@ def test_hub_roles_need_no_reveal(city, flow):
 
 # --- append-only trails -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def event(flow) -> TicketEvent:
     ticket = flow.new()
@@ -202,10 +213,13 @@ def test_trail_rows_refuse_model_delete(trail_row):
     assert type(trail_row).objects.filter(pk=trail_row.pk).exists()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE {table} SET reason = 'tampered' WHERE id = %s",
-    "DELETE FROM {table} WHERE id = %s",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {table} SET reason = 'tampered' WHERE id = %s",
+        "DELETE FROM {table} WHERE id = %s",
+    ],
+)
 def test_trail_tables_refuse_raw_sql_update_and_delete(statement, trail_row):
     model = type(trail_row)
     before = model.objects.filter(pk=trail_row.pk).values().get()

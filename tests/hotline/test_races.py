@@ -162,8 +162,9 @@ def assert_redispatched_to_b(ticket, city) -> None:
 
 
 def reply_by(ticket, actor):
-    return services.ticket_reply(ticket=ticket, actor=actor, result=HandlingResult.RESOLVED, text=REPLY_TEXT,
-                                 contacted=True)
+    return services.ticket_reply(
+        ticket=ticket, actor=actor, result=HandlingResult.RESOLVED, text=REPLY_TEXT, contacted=True
+    )
 
 
 @pytest.mark.parametrize("attempt", range(3))
@@ -173,8 +174,9 @@ def test_reply_racing_an_approved_return_leaves_one_consistent_outcome(attempt, 
 
     outcomes = race(
         reply=lambda: reply_by(ticket, city.handler_a2),
-        approve=lambda: services.ticket_approve_return(ticket=ticket, actor=city.dispatcher,
-                                                       reason="属三里屯街道", new_unit=city.street_b),
+        approve=lambda: services.ticket_approve_return(
+            ticket=ticket, actor=city.dispatcher, reason="属三里屯街道", new_unit=city.street_b
+        ),
     )
 
     winner, loser = one_winner(outcomes)
@@ -194,8 +196,9 @@ def test_reply_racing_a_return_and_its_approval_leaves_one_consistent_outcome(at
 
     def return_and_approve():
         services.ticket_request_return(ticket=ticket, actor=city.handler_a, reason="属三里屯街道管辖")
-        return services.ticket_approve_return(ticket=ticket, actor=city.dispatcher, reason="同意改派",
-                                              new_unit=city.street_b)
+        return services.ticket_approve_return(
+            ticket=ticket, actor=city.dispatcher, reason="同意改派", new_unit=city.street_b
+        )
 
     outcomes = race(reply=lambda: reply_by(ticket, city.handler_a2), give_back=return_and_approve)
 
@@ -232,15 +235,20 @@ def test_two_dispatchers_dispatching_at_once_make_one_lead(attempt, city, flow):
 def test_parallel_intake_on_one_day_hands_out_distinct_consecutive_numbers(city):
     day = dt.datetime(2031, 6, 16, 9, 30, tzinfo=CN)
     operators = [city.operator] + [
-        User.objects.create_user(username=f"operator-race-{i}", password="pw-for-tests-123", role=Role.OPERATOR,
-                                 unit=city.hub)
+        User.objects.create_user(
+            username=f"operator-race-{i}", password="pw-for-tests-123", role=Role.OPERATOR, unit=city.hub
+        )
         for i in range(3)
     ]
 
     def create(i: int):
         return services.ticket_create(
-            actor=operators[i % len(operators)], title=f"来电{i}", content="小区门口路灯不亮，晚上很黑。",
-            request_type=RequestType.HELP, caller_phone="13812345678", now=day,
+            actor=operators[i % len(operators)],
+            title=f"来电{i}",
+            content="小区门口路灯不亮，晚上很黑。",
+            request_type=RequestType.HELP,
+            caller_phone="13812345678",
+            now=day,
         ).number
 
     outcomes = race(**{f"call{i}": (lambda i=i: create(i)) for i in range(20)})

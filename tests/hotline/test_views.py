@@ -365,7 +365,9 @@ def test_intake_creates_a_ticket_and_redirects_to_it(client, city):
     response = as_user(client, city.operator).post(reverse("intake"), _intake_data(city), follow=True)
     ticket = Ticket.objects.get()
     assert response.redirect_chain[-1][0] == detail_url(ticket)
-    assert ticket.status == TicketStatus.RECEIVED
+    # The operator chose a 属地 category and the street: the rule table dispatches it at once.
+    assert ticket.status == TicketStatus.DISPATCHED and ticket.lead_unit == city.street_a
+    assert "已智能派单至" in text(response)
     assert (ticket.caller_phone, ticket.street, ticket.community, ticket.category) == (
         FULL,
         city.wangjing,
