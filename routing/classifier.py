@@ -52,7 +52,7 @@ class Reason:
 
 
 class KeywordClassifier:
-    def __init__(self, *, c: float = 0.5, min_df: int = 1, max_char_features: int = 300_000) -> None:
+    def __init__(self, *, c: float = 1.0, min_df: int = 1, max_char_features: int = 300_000) -> None:
         self.c = c
         self.words = TfidfVectorizer(analyzer=word_features, sublinear_tf=True, min_df=min_df)
         self.chars = TfidfVectorizer(

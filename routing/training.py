@@ -122,7 +122,7 @@ def evaluate(clf: KeywordClassifier, corpus: Corpus, *, threshold: float) -> dic
     }
 
 
-def train(corpus: Corpus, *, c: float = 0.5) -> KeywordClassifier:
+def train(corpus: Corpus, *, c: float = 1.0) -> KeywordClassifier:
     counts = Counter(corpus.labels)
     rare = sorted(label for label, n in counts.items() if n < 2)
     if rare:

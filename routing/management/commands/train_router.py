@@ -30,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--holdout", type=float, default=0.2, help="share held out to measure the stored metrics (0 to skip)"
         )
-        parser.add_argument("--c", type=float, default=0.5, help="SVM regularisation strength")
+        parser.add_argument("--c", type=float, default=1.0, help="SVM regularisation strength")
 
     def handle(self, *args, **opts):
         try:
