@@ -18,8 +18,8 @@ run: $(STAMP)
 	$(PY) -m hotline.devrun
 
 test: $(STAMP)
-	$(PY) manage.py makemigrations --check --dry-run -v 0
-	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	HOTLINE_TESTING=1 $(PY) manage.py makemigrations --check --dry-run -v 0
+	HOTLINE_TESTING=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) -m ruff check .
 	$(PY) -m pytest --create-db -q
 

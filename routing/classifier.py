@@ -1,6 +1,7 @@
 """A trainable, explainable keyword classifier for ticket categories.
 
-Features are jieba word unigrams and bigrams plus character 1–3-grams, each TF-IDF weighted;
+Features are jieba words plus character 1–3-grams, each TF-IDF weighted (the word block scaled
+by WORD_WEIGHT, which measured best against the character block);
 a linear SVM learns one weight per feature and category (a weighted keyword list, learned
 rather than hand-picked), and sigmoid calibration turns its margins into probabilities.
 The explanation for a prediction is the features that pushed it there: their TF-IDF value
@@ -10,7 +11,6 @@ times the category's weight, so it is exactly what the model used.
 from __future__ import annotations
 
 import io
-import itertools
 import pickle
 import time
 import zlib
@@ -25,13 +25,17 @@ from sklearn.svm import LinearSVC
 
 from routing.segmentation import clean, tokens
 
-FORMAT = 1
+FORMAT = 2
+WORD_WEIGHT = 0.6
 
 
 def word_features(text: str) -> list[str]:
-    """jieba tokens and adjacent-token bigrams (module level so a trained model pickles)."""
-    toks = tokens(text)
-    return toks + [f"{a}_{b}" for a, b in itertools.pairwise(toks)]
+    """jieba tokens (module level so a trained model pickles).
+
+    Token bigrams were tried and dropped: on the benchmark corpus they lowered macro-F1 on
+    full texts, titles and sub-categories alike (bench/bench_routing.py, November 2026).
+    """
+    return tokens(text)
 
 
 def char_text(text: str) -> str:
@@ -63,6 +67,7 @@ class KeywordClassifier:
             min_df=min_df,
             max_features=max_char_features,
         )
+        self.word_weight = WORD_WEIGHT
         self.model: CalibratedClassifierCV | None = None
         self.labels: list[str] = []
         self.trained_on = 0
@@ -71,8 +76,10 @@ class KeywordClassifier:
     # -- training ------------------------------------------------------------------
     def _matrix(self, texts: list[str], *, fit: bool = False):
         if fit:
-            return sparse.hstack([self.words.fit_transform(texts), self.chars.fit_transform(texts)]).tocsr()
-        return sparse.hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
+            words, chars = self.words.fit_transform(texts), self.chars.fit_transform(texts)
+        else:
+            words, chars = self.words.transform(texts), self.chars.transform(texts)
+        return sparse.hstack([words * self.word_weight, chars]).tocsr()
 
     def fit(self, texts: list[str], labels: list[str]) -> KeywordClassifier:
         counts = Counter(labels)
@@ -119,7 +126,8 @@ class KeywordClassifier:
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         w_words, w_chars, intercept, a, b = self._fast()
-        decision = self.words.transform(texts) @ w_words + self.chars.transform(texts) @ w_chars + intercept
+        decision = (self.words.transform(texts) * self.word_weight) @ w_words + self.chars.transform(texts) @ w_chars
+        decision = decision + intercept
         if len(self.labels) == 2:
             # Binary: one calibrator on the positive class's margin, as in sklearn.
             p1 = 1.0 / (1.0 + np.exp(a[0] * decision[:, 0] + b[0]))
@@ -140,18 +148,20 @@ class KeywordClassifier:
     def _doc(vectorizer: TfidfVectorizer, features) -> tuple[np.ndarray, np.ndarray]:
         """One document's TF-IDF entries (indices, values), as TfidfVectorizer(sublinear_tf, l2) makes them."""
         vocab = vectorizer.vocabulary_
-        counts = Counter(f for f in features if f in vocab)
-        if not counts:
+        pairs = [(vocab[f], n) for f, n in Counter(features).items() if f in vocab]  # Counter runs in C
+        if not pairs:
             return np.empty(0, dtype=np.intp), np.empty(0)
-        idx = np.fromiter((vocab[f] for f in counts), dtype=np.intp, count=len(counts))
-        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * vectorizer.idf_[idx]
+        idx = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
+        counts = np.fromiter((n for _, n in pairs), dtype=float, count=len(pairs))
+        values = (1.0 + np.log(counts)) * vectorizer.idf_[idx]
         return idx, values / np.sqrt(values @ values)
 
     def _vectors(self, text: str):
         analyzer = getattr(self, "_char_analyzer", None)
         if analyzer is None:
             analyzer = self._char_analyzer = self.chars.build_analyzer()
-        return self._doc(self.words, word_features(text)), self._doc(self.chars, analyzer(text))
+        wi, wv = self._doc(self.words, word_features(text))
+        return (wi, wv * self.word_weight), self._doc(self.chars, analyzer(text))
 
     def _calibrate(self, decision: np.ndarray) -> np.ndarray:
         _, _, _, a, b = self._fast()
@@ -217,11 +227,15 @@ class KeywordClassifier:
             if not len(idx):
                 continue
             parts = values * weights[idx, col] * sign
-            for j, w in zip(idx, parts, strict=True):
-                if w > 0:
-                    name = names[j].replace("_", "+").strip() if kind == "词" else names[j].strip()
-                    if name:
-                        contributions[(name, kind)] = contributions.get((name, kind), 0.0) + float(w)
+            # Only the strongest few can make the list: name just those (a long text has ~1,000 features).
+            keep = np.flatnonzero(parts > 0)
+            if len(keep) > 3 * n:
+                keep = keep[np.argpartition(parts[keep], -3 * n)[-3 * n :]]
+            for j in keep:
+                name = names[idx[j]].strip()
+                if name:
+                    key = (name, kind)
+                    contributions[key] = contributions.get(key, 0.0) + float(parts[j])
         ranked = sorted(contributions.items(), key=lambda kv: kv[1], reverse=True)[:n]
         return [Reason(feature, round(weight, 4), kind) for (feature, kind), weight in ranked]
 

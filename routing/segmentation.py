@@ -179,7 +179,9 @@ def _domain_words() -> list[tuple[str, int]]:
             words += [(w, 30000) for w in [name, *aliases] if len(w) >= 2]
         for short, aliases in Unit.objects.values_list("short_name", "aliases"):
             words += [(w, 30000) for w in [short, *aliases] if w and len(w) >= 2]
-    except (DatabaseError, ImportError) as exc:  # before migrations: the file vocabulary still applies
+    except (DatabaseError, ImportError, RuntimeError) as exc:
+        # Before migrations, or where the database may not be touched (a test without DB access):
+        # the file vocabulary still applies; reload() adds the gazetteer later.
         logger.info("segmentation: gazetteer words not loaded (%s)", exc)
     return words
 
@@ -224,7 +226,9 @@ def _keep(token: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """Meaningful jieba tokens of a cleaned text, in order (duplicates kept)."""
-    return [t for t in tokenizer().lcut(clean(text), HMM=True) if _keep(t)]
+    # HMM=False: jieba's HMM guesses unknown words; the character n-grams already cover those, and
+    # without it routing was as accurate (slightly better) and a third faster on long texts.
+    return [t for t in tokenizer().lcut(clean(text), HMM=False) if _keep(t)]
 
 
 def token_set(text: str) -> frozenset[str]:
