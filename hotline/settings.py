@@ -213,6 +213,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat-beat": {"task": "hotline.tasks.beat_heartbeat", "schedule": 30.0},
     # Warnings, breaches and escalations of every clock; a missed run is caught up by the next.
     "sweep-clocks": {"task": "hotline.tasks.sweep_clocks", "schedule": 60.0, "options": {"expires": 55}},
+    # SMS rows whose hand-off to the broker failed, and rows whose worker died mid-send.
+    "sweep-sms-outbox": {"task": "hotline.tasks.sweep_sms_outbox", "schedule": 60.0, "options": {"expires": 55}},
 }
 
 # --- REST API -------------------------------------------------------------------
@@ -264,6 +266,35 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"jieba": {"level": "WARNING"}},
+}
+
+# --- SMS gateway -------------------------------------------------------------------
+# Chinese gateways send approved templates only: map our template keys to each provider's codes.
+HOTLINE_SMS = {
+    "BACKEND": os.environ.get("HOTLINE_SMS_BACKEND", "hotline.sms.backends.DevelopmentBackend"),
+    "SIGN_NAME": os.environ.get("HOTLINE_SMS_SIGN_NAME", "12345热线"),
+    "RATE_PER_SECOND": envint("HOTLINE_SMS_RATE_PER_SECOND", "20"),
+    "MAX_ATTEMPTS": envint("HOTLINE_SMS_MAX_ATTEMPTS", "5"),
+    "SENDING_LEASE_SECONDS": envint("HOTLINE_SMS_SENDING_LEASE_SECONDS", "300"),
+    "ALIYUN_ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+    "ALIYUN_ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+    "ALIYUN_ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
+    "TENCENT_SECRET_ID": os.environ.get("TENCENT_SMS_SECRET_ID", ""),
+    "TENCENT_SECRET_KEY": os.environ.get("TENCENT_SMS_SECRET_KEY", ""),
+    "TENCENT_REGION": os.environ.get("TENCENT_SMS_REGION", "ap-beijing"),
+    "TENCENT_SDK_APP_ID": os.environ.get("TENCENT_SMS_SDK_APP_ID", ""),
+    "TEMPLATE_CODES": {
+        "rating_link": {
+            "aliyun": os.environ.get("ALIYUN_SMS_TEMPLATE_RATING", ""),
+            "tencent": os.environ.get("TENCENT_SMS_TEMPLATE_RATING", ""),
+        },
+        "escalation": {
+            "aliyun": os.environ.get("ALIYUN_SMS_TEMPLATE_ESCALATION", ""),
+            "tencent": os.environ.get("TENCENT_SMS_TEMPLATE_ESCALATION", ""),
+        },
+    },
+    # Escalations also go by SMS to staff who have a mobile number on file.
+    "ESCALATION_SMS": envbool("HOTLINE_ESCALATION_SMS", "False"),
 }
 
 # --- Domain settings (administrator-tunable defaults; see docs/domain.md) ---------

@@ -40,3 +40,30 @@ def sweep_clocks() -> dict:
     if any(result[k] for k in ("warned", "breached", "escalated")):
         logger.info("clock sweep %s", result)
     return result
+
+
+@shared_task(
+    name="hotline.tasks.send_sms",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=5,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def send_sms(message_id: int) -> str:
+    """Send one outbox message. A duplicate delivery finds it claimed or sent and does nothing."""
+    from hotline.services.sms import sms_send
+
+    outcome = sms_send(message_id)
+    if outcome == "rate_limited":
+        send_sms.apply_async((message_id,), countdown=1)
+    return outcome
+
+
+@shared_task(name="hotline.tasks.sweep_sms_outbox", ignore_result=True, acks_late=True, time_limit=120)
+def sweep_sms_outbox() -> dict:
+    from hotline.services.sms import sms_outbox_sweep
+
+    return sms_outbox_sweep()

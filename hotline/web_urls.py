@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hotline.views import audit, auth, dispatch, intake, notifications, search, supervisor, tickets, workbench
+from hotline.views import audit, auth, devsms, dispatch, intake, notifications, search, supervisor, tickets, workbench
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reveal/", tickets.ticket_reveal, name="ticket_reveal"),
     path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket_action"),
     path("audit/", audit.access_log, name="access_log"),
+    path("dev/sms/", devsms.sms_inbox, name="dev_sms_inbox"),
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("notifications/bell/", notifications.bell, name="notification_bell"),
     path("notifications/read-all/", notifications.notification_read_all, name="notification_read_all"),

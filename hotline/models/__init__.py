@@ -5,6 +5,7 @@ from hotline.models.calendar import CalendarDay, CalendarYear
 from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
 from hotline.models.sla import LimitUnit, SlaPolicy
+from hotline.models.sms import SmsMessage, SmsStatus
 from hotline.models.taxonomy import Category, CategoryScope
 from hotline.models.tickets import Assignment, Callback, Clock, Ticket, TicketCounter, TicketRequest
 
@@ -22,6 +23,8 @@ __all__ = [
     "Notification",
     "NotificationLevel",
     "SlaPolicy",
+    "SmsMessage",
+    "SmsStatus",
     "Ticket",
     "TicketCounter",
     "TicketEvent",

@@ -62,6 +62,7 @@ class User(AbstractUser):
         Unit, verbose_name="所属单位", null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     display_name = models.CharField("姓名", max_length=50, blank=True)
+    mobile = models.CharField("手机号", max_length=20, blank=True, help_text="用于超期升级等短信提醒（可选）。")
 
     class Meta:
         verbose_name = "用户"

@@ -121,6 +121,20 @@ def _notes(user_ids, clock: Clock, level: str, kind: str, message: str) -> list[
     ]
 
 
+def _escalation_sms(clock: Clock, step: int, rung: str, user_ids: list[int]) -> None:
+    """Where configured, escalations also reach staff by SMS (through the outbox, after commit)."""
+    from hotline.services.sms import sms_enqueue
+
+    for uid, mobile in User.objects.filter(pk__in=user_ids).exclude(mobile="").values_list("pk", "mobile"):
+        sms_enqueue(
+            phone=mobile,
+            template="escalation",
+            params={"number": clock.ticket.number, "rung": rung},
+            dedupe_key=f"escalation:{clock.pk}:{step}:{uid}",
+            ticket=clock.ticket,
+        )
+
+
 def _warn_batch(now: dt.datetime, batch: int, result: SweepResult) -> int:
     with transaction.atomic():
         clocks = _claim(Clock.objects.filter(state=ClockState.RUNNING, warn_at__lte=now).order_by("warn_at"), batch)
@@ -222,7 +236,10 @@ def _escalate_batch(now: dt.datetime, batch: int, result: SweepResult) -> int:
             rung = {"handler": "承办人", "manager": "单位负责人", "parent": "上级单位", "hub": "热线中心督办"}[name]
             message = _message(c, f"超期未办结，已升级至{rung}")
             events.append(_event(c, EventKind.ESCALATED, message, {"escalation": name, "step": step + 1}))
-            notes += _notes(people.for_step(c, name), c, NotificationLevel.DANGER, "escalated", message)
+            targets = people.for_step(c, name)
+            notes += _notes(targets, c, NotificationLevel.DANGER, "escalated", message)
+            if settings.HOTLINE_SMS["ESCALATION_SMS"]:
+                _escalation_sms(c, step + 1, rung, targets)
             result.escalated += 1
         for level, ticket_ids in by_level.items():
             Ticket.objects.filter(pk__in=ticket_ids, supervise_level__lt=level).update(

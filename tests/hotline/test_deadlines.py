@@ -195,3 +195,21 @@ def test_sweep_queries_use_the_partial_indexes(city, flow):
     assert "clock_running_warn_idx" in warn_plan, warn_plan
     assert "clock_live_due_idx" in due_plan, due_plan
     assert "Seq Scan" not in warn_plan + due_plan
+
+
+def test_escalation_reaches_a_managers_mobile_by_sms_when_enabled(city, flow, settings):
+    from hotline.models import SmsMessage
+
+    settings.HOTLINE_SMS = {**settings.HOTLINE_SMS, "ESCALATION_SMS": True}
+    city.manager_a.mobile = "13900000001"
+    city.manager_a.save(update_fields=["mobile"])
+    t0 = timezone.now() - dt.timedelta(days=2)
+    ticket = urgent_dispatched(flow, city, t0)
+    due = reply_clock(ticket).due_at
+    clocks_sweep(now=due + dt.timedelta(minutes=1))
+    assert not SmsMessage.objects.exists()  # the handler rung: in-app only for people without a mobile
+    clocks_sweep(now=due + dt.timedelta(minutes=61))
+    clocks_sweep(now=due + dt.timedelta(minutes=61))  # a repeated sweep enqueues nothing new
+    message = SmsMessage.objects.get()
+    assert (message.phone, message.template) == ("13900000001", "escalation")
+    assert ticket.number in message.rendered and "单位负责人" in message.rendered
