@@ -213,3 +213,54 @@ def test_escalation_reaches_a_managers_mobile_by_sms_when_enabled(city, flow, se
     message = SmsMessage.objects.get()
     assert (message.phone, message.template) == ("13900000001", "escalation")
     assert ticket.number in message.rendered and "单位负责人" in message.rendered
+
+
+def test_a_policy_change_applies_to_clocks_started_after_it_only(city, flow):
+    from hotline.models import SlaPolicy
+    from hotline.sla import policies
+
+    t0 = timezone.now() - dt.timedelta(hours=1)
+    before = flow.dispatched(priority=Priority.URGENT)
+    old_due = reply_clock(before).due_at
+    SlaPolicy.objects.create(
+        name="紧急诉求1小时办结",
+        priority=Priority.URGENT,
+        effective_from=t0,
+        dispatch_value=30,
+        dispatch_unit="minutes",
+        sign_value=15,
+        sign_unit="minutes",
+        contact_value=30,
+        contact_unit="minutes",
+        reply_value=1,
+        reply_unit="hours",
+        warn_percent=50,
+    )
+    policies.invalidate()
+    after = flow.dispatched(priority=Priority.URGENT)
+    clock = reply_clock(after)
+    assert clock.due_at - clock.started_at == dt.timedelta(hours=1)
+    assert clock.warn_at - clock.started_at == dt.timedelta(minutes=30)
+    assert clock.policy.name == "紧急诉求1小时办结"
+    assert reply_clock(before).due_at == old_due  # the running clock keeps its terms
+
+
+def test_a_more_specific_policy_wins(city, flow):
+    from hotline.models import SlaPolicy
+    from hotline.sla import policies
+
+    start = timezone.now() - dt.timedelta(days=1)
+    common = {
+        "priority": Priority.GENERAL,
+        "effective_from": start,
+        "dispatch_value": 24,
+        "sign_value": 4,
+        "contact_value": 24,
+        "reply_unit": "workdays",
+    }
+    SlaPolicy.objects.create(name="一般", reply_value=7, **common)
+    SlaPolicy.objects.create(name="环保大类", category=city.category.parent, reply_value=5, **common)
+    SlaPolicy.objects.create(name="油烟·街道", category=city.category, unit_kind="street", reply_value=3, **common)
+    policies.invalidate()
+    ticket = flow.dispatched()
+    assert reply_clock(ticket).policy.name == "油烟·街道" and reply_clock(ticket).limit_value == 3
