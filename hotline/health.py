@@ -55,6 +55,21 @@ def _calendar() -> dict:
     return {"ok": True, "holiday_data_missing": missing}
 
 
+def _routing() -> dict:
+    try:
+        from routing.services import active_model
+
+        loaded = active_model.get()
+    except Exception as exc:  # a health probe reports every failure, it never raises
+        return {"ok": False, "error": str(exc)[:200]}
+    # No usable model is degraded service (everything waits for a dispatcher), not an outage.
+    return {
+        "ok": loaded is not None,
+        "model_version": loaded.version if loaded else None,
+        **({"error": active_model.error} if loaded is None else {}),
+    }
+
+
 def healthz(request) -> JsonResponse:
     checks = {
         "database": _database(),
@@ -62,6 +77,7 @@ def healthz(request) -> JsonResponse:
         "worker": _heartbeat("worker"),
         "beat": _heartbeat("beat"),
         "calendar": _calendar(),
+        "routing": _routing(),
     }
     healthy = checks["database"]["ok"] and checks["broker"]["ok"]
     body = {

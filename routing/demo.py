@@ -69,8 +69,13 @@ def load_knowledge(log=print) -> int:
 
 def ensure_seed_model(log=print) -> ClassifierModel | None:
     """Train and activate the seed model from the shipped corpus when no model is active yet."""
+    from routing.services import active_model
+
     if ClassifierModel.objects.filter(is_active=True).exists():
-        return None
+        active_model.invalidate()
+        if active_model.get() is not None:
+            return None
+        log(f"分类模型：当前启用的模型无法加载（{active_model.error}），用种子语料重新训练。")
     # Both labelled files we ship: the seed corpus and the benchmark corpus (2,270 tickets, 58 categories).
     parts = [read_corpus(DATA / name) for name in ("seed_corpus.csv", "bench_corpus.csv")]
     corpus = Corpus(

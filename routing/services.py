@@ -45,6 +45,7 @@ class ActiveModel:
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
         self._checked_at = -self.CHECK_EVERY
+        self.error = ""
 
     def invalidate(self) -> None:
         self._checked_at = -self.CHECK_EVERY
@@ -55,10 +56,17 @@ class ActiveModel:
         with self._lock:
             active = ClassifierModel.objects.filter(is_active=True).values_list("id", "version").first()
             if active is None:
-                self._loaded = None
+                self._loaded, self.error = None, "没有启用的分类模型"
             elif self._loaded is None or self._loaded.row_id != active[0]:
                 blob = ClassifierModel.objects.values_list("blob", flat=True).get(pk=active[0])
-                self._loaded = LoadedModel(active[0], active[1], KeywordClassifier.from_bytes(bytes(blob)))
+                try:
+                    self._loaded = LoadedModel(active[0], active[1], KeywordClassifier.from_bytes(bytes(blob)))
+                    self.error = ""
+                except Exception as exc:
+                    # An artefact from an older release (or a damaged one) must not take the server down:
+                    # tickets simply wait for a dispatcher until someone retrains (train_router --activate).
+                    logger.error("routing model v%s cannot be loaded: %s", active[1], exc)
+                    self._loaded, self.error = None, f"模型 v{active[1]} 无法加载：{exc}"
             self._checked_at = time.monotonic()
         return self._loaded
 

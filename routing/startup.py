@@ -21,4 +21,6 @@ def warm_up() -> None:
         active_model.get()
     except DatabaseError as exc:  # not migrated yet, or the database is briefly away: load lazily later
         logger.warning("routing model not preloaded: %s", exc)
+    except Exception:  # warm-up is an optimisation; it must never stop a process from starting
+        logger.exception("routing warm-up failed; routing will load lazily")
     logger.info("routing warm-up done in %.2fs", time.perf_counter() - started)

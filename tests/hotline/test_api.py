@@ -223,7 +223,7 @@ def test_schema_and_docs_are_served(city):
 
 def test_healthz_reports_each_part(db, client):
     body = client.get("/healthz").json()
-    assert set(body["checks"]) == {"database", "broker", "worker", "beat", "calendar"}
+    assert set(body["checks"]) == {"database", "broker", "worker", "beat", "calendar", "routing"}
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["broker"]["ok"] is True
 

@@ -129,3 +129,16 @@ def test_accepting_the_suggestion_is_recorded_as_confirmed(router, flow, setting
     ticket_dispatch_with_feedback(ticket=ticket, actor=router.dispatcher, lead_unit=router.street_a)
     assert decision.suggestions[0]["unit"] == "chaoyang-wangjing"
     assert TrainingExample.objects.get(ticket=ticket).source == TrainingExample.Source.CONFIRMED
+
+
+def test_an_unloadable_model_degrades_to_manual_dispatch_and_shows_in_healthz(router, flow, client):
+    from routing.models import ClassifierModel
+    from routing.services import active_model
+
+    ClassifierModel.objects.filter(pk=router.model_row.pk).update(blob=b"not a model")
+    active_model.invalidate()
+    ticket = new_ticket(flow, title="油烟", content="望京西园楼下饭馆油烟很大", address="望京西园社区")
+    decision = ticket_route(ticket=ticket)
+    assert decision.model is None and decision.auto_dispatched is False
+    check = client.get("/healthz").json()["checks"]["routing"]
+    assert check["ok"] is False and "无法加载" in check["error"]
