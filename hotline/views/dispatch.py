@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -33,17 +33,14 @@ def _attach_returns(rows: list[Ticket]) -> None:
 def _attach_decisions(rows: list[Ticket]) -> None:
     """Each waiting ticket's latest routing decision as ``t.routing``, in one query for the page.
 
-    DISTINCT ON (ticket_id) with ORDER BY ticket_id, -id reads routing_ticket_idx; a ticket sent
-    back by a unit keeps its old suggestion out of the way (that unit is the one returning it).
+    The latest id per ticket comes from a correlated subquery on routing_ticket_idx (ticket, -id);
+    unlike DISTINCT ON it also works on the SQLite fallback. A ticket sent back by a unit keeps
+    its old suggestion out of the way (that unit is the one returning it).
     """
     waiting = [t.pk for t in rows if t.status == TicketStatus.RECEIVED]
+    newest = RoutingDecision.objects.filter(ticket_id=OuterRef("ticket_id")).order_by("-id").values("id")[:1]
     latest = (
-        RoutingDecision.objects.filter(ticket_id__in=waiting)
-        .order_by("ticket_id", "-id")
-        .distinct("ticket_id")
-        .defer("tokens")
-        if waiting
-        else []
+        RoutingDecision.objects.filter(ticket_id__in=waiting, id=Subquery(newest)).defer("tokens") if waiting else []
     )
     by_ticket = {d.ticket_id: d for d in latest}
     for d in by_ticket.values():
