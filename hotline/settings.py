@@ -305,6 +305,10 @@ HOTLINE = {
     "RECENT_CALLER_DAYS": envint("HOTLINE_RECENT_CALLER_DAYS", "30"),
     "EXTENSION_CAP_WORKING_DAYS": envint("HOTLINE_EXTENSION_CAP_DAYS", "15"),
     "PAGE_SIZE": envint("HOTLINE_PAGE_SIZE", "25"),
+    # Rating links: validity, the public base URL put into SMS, and lookups allowed per IP a minute.
+    "RATING_LINK_DAYS": envint("HOTLINE_RATING_LINK_DAYS", "7"),
+    "PUBLIC_BASE_URL": os.environ.get("HOTLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+    "RATING_LOOKUPS_PER_MINUTE": envint("HOTLINE_RATING_LOOKUPS_PER_MINUTE", "30"),
     # Routing: tickets whose category confidence reaches the threshold and whose place is known
     # dispatch themselves; the rest wait for a dispatcher with ranked suggestions.
     "AUTO_DISPATCH": envbool("HOTLINE_AUTO_DISPATCH", "True"),

@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from hotline.views import audit, auth, devsms, dispatch, intake, notifications, search, supervisor, tickets, workbench
+from hotline.views import (
+    audit,
+    auth,
+    devsms,
+    dispatch,
+    intake,
+    notifications,
+    rating,
+    search,
+    supervisor,
+    tickets,
+    workbench,
+)
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -22,6 +34,8 @@ urlpatterns = [
     path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket_action"),
     path("audit/", audit.access_log, name="access_log"),
     path("dev/sms/", devsms.sms_inbox, name="dev_sms_inbox"),
+    # The resident's rating link (no login); the token is the only key.
+    path("r/<str:token>", rating.rate, name="rate"),
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("notifications/bell/", notifications.bell, name="notification_bell"),
     path("notifications/read-all/", notifications.notification_read_all, name="notification_read_all"),

@@ -4,6 +4,7 @@ from hotline.models.audit import AccessLog, AppendOnlyError, TicketEvent
 from hotline.models.calendar import CalendarDay, CalendarYear
 from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
+from hotline.models.rating import RatingToken
 from hotline.models.sla import LimitUnit, SlaPolicy
 from hotline.models.sms import SmsMessage, SmsStatus
 from hotline.models.taxonomy import Category, CategoryScope
@@ -22,6 +23,7 @@ __all__ = [
     "LimitUnit",
     "Notification",
     "NotificationLevel",
+    "RatingToken",
     "SlaPolicy",
     "SmsMessage",
     "SmsStatus",

@@ -322,6 +322,8 @@ class Callback(models.Model):
     resolved = models.BooleanField("是否解决", null=True)
     satisfaction = models.CharField("满意度", max_length=12, choices=Satisfaction.choices, blank=True)
     comment = models.TextField("评价意见", blank=True)
+    # The national 好差评 scale (国办发〔2019〕51号): 5 非常满意 … 1 非常不满意, for reporting.
+    level5 = models.PositiveSmallIntegerField("好差评等级", null=True, blank=True)
     # False for 无效回访 (unreachable after the configured attempts): excluded from the rates.
     valid = models.BooleanField("有效回访", default=True)
     recorded_by = models.ForeignKey(

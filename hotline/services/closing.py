@@ -33,8 +33,19 @@ from hotline.services.base import (
 )
 from hotline.services.clocks import clock_start, clocks_stop
 from hotline.services.events import event_record
-from hotline.services.tickets import clean_text
+from hotline.text import clean_text
 from hotline.workflow import Action, check
+
+
+def level5(*, resolved: bool | None, satisfaction: str) -> int | None:
+    """The three answers on the national 好差评 scale (国办发〔2019〕51号): 5 非常满意 … 1 非常不满意."""
+    if satisfaction == Satisfaction.SATISFIED:
+        return 5 if resolved else 4
+    if satisfaction == Satisfaction.BASIC:
+        return 3
+    if satisfaction == Satisfaction.DISSATISFIED:
+        return 2 if resolved else 1
+    return None
 
 
 def _close(ticket: Ticket, *, now: dt.datetime, reason: str) -> None:
@@ -85,6 +96,7 @@ def ticket_record_callback(
         contacted=contacted,
         resolved=resolved,
         satisfaction=satisfaction if valid else "",
+        level5=level5(resolved=resolved, satisfaction=satisfaction) if valid else None,
         comment=comment,
         valid=valid,
         recorded_by=actor,

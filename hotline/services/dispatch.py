@@ -30,7 +30,7 @@ from hotline.services.base import (
 )
 from hotline.services.clocks import clock_start, clocks_finish, clocks_start_for_assignment, clocks_stop
 from hotline.services.events import event_record
-from hotline.services.tickets import clean_text
+from hotline.text import clean_text
 from hotline.workflow import Action, check
 
 # 直派: a ticket sent straight to a street or township gives its district a supervising copy.

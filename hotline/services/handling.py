@@ -32,7 +32,8 @@ from hotline.services.base import (
 )
 from hotline.services.clocks import clock_move_due, clocks_finish
 from hotline.services.events import event_record
-from hotline.services.tickets import clean_text
+from hotline.services.rating import rating_invite
+from hotline.text import clean_text
 from hotline.workcalendar import calendar
 from hotline.workflow import Action, check
 
@@ -144,6 +145,8 @@ def ticket_reply(
         ticket.status = TicketStatus.REPLIED
         ticket.replied_at = now
         ticket.save(update_fields=["status", "replied_at", "updated_at"])
+        # The resident, not the unit, says whether it is solved: an SMS link goes out after commit.
+        rating_invite(ticket=ticket, now=now)
     event_record(
         at=now,
         ticket=ticket,

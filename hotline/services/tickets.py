@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,15 +25,10 @@ from hotline.phones import PhoneError, normalize_phone
 from hotline.services.base import require, require_reason, ticket_lock
 from hotline.services.clocks import clock_start, clocks_finish, clocks_stop
 from hotline.services.events import event_record
+from hotline.services.rating import rating_invite
+from hotline.text import clean_text
 from hotline.workflow import CREATE_ROLES, Action, check
 from routing.models import Place, PlaceLevel
-
-# PostgreSQL rejects NUL in text and a stray control character breaks exports: drop them at the door.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(value: str | None) -> str:
-    return _CONTROL.sub("", value or "").strip()
 
 
 def ticket_number_next(day: dt.date | None = None) -> str:
@@ -193,6 +187,7 @@ def ticket_answer(*, ticket: Ticket, actor: User, answer: str, article=None, now
     ticket.save(update_fields=["status", "answer_text", "close_reason", "closed_at", "knowledge_article", "updated_at"])
     if article is not None:
         type(article).objects.filter(pk=article.pk).update(use_count=F("use_count") + 1)
+    rating_invite(ticket=ticket, now=now)  # a direct answer is rated too (domain.md §3)
     clocks_finish(ticket.clocks.filter(kind=ClockKind.DISPATCH), at=now)
     event_record(
         at=now,
