@@ -228,6 +228,7 @@ class EventKind(models.TextChoices):
     EXTENSION_APPROVED = "extension_approved", "同意延期"
     EXTENSION_REJECTED = "extension_rejected", "驳回延期"
     CALLBACK = "callback", "回访"
+    CALLBACK_ATTEMPT = "callback_attempt", "回访未接通"
     CLOSED = "closed", "办结"
     REOPENED = "reopened", "重办"
     MERGED = "merged", "合并"

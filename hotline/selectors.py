@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from hotline.choices import (
@@ -277,3 +277,23 @@ def tickets_search(
     more = len(rows) > size
     rows = rows[:size]
     return Page(items=rows, next_cursor=rows[-1].id if more and rows else None)
+
+
+def callback_queue(*, now: dt.datetime | None = None, limit: int = 200) -> QuerySet[Ticket]:
+    """Replied tickets the operators must phone: no SMS rating within the window, the rating SMS
+    failed, or no mobile number to send it to. Oldest reply first."""
+    from django.conf import settings
+
+    from hotline.models import SmsMessage, SmsStatus
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=settings.HOTLINE["CALLBACK_AFTER_HOURS"])
+    failed_sms = SmsMessage.objects.filter(ticket=OuterRef("pk"), template="rating_link", status=SmsStatus.FAILED)
+    any_sms = SmsMessage.objects.filter(ticket=OuterRef("pk"), template="rating_link")
+    return (
+        Ticket.objects.filter(status=TicketStatus.REPLIED)
+        .filter(Q(replied_at__lte=cutoff) | Exists(failed_sms) | ~Exists(any_sms))
+        .select_related("lead_unit", "category__parent")
+        .annotate(attempts=Count("callback_attempts"))
+        .order_by("replied_at")[:limit]
+    )

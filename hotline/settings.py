@@ -309,6 +309,9 @@ HOTLINE = {
     "RATING_LINK_DAYS": envint("HOTLINE_RATING_LINK_DAYS", "7"),
     "PUBLIC_BASE_URL": os.environ.get("HOTLINE_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     "RATING_LOOKUPS_PER_MINUTE": envint("HOTLINE_RATING_LOOKUPS_PER_MINUTE", "30"),
+    # No SMS rating after this many hours → the operators call; after N unreachable calls → 无效回访.
+    "CALLBACK_AFTER_HOURS": envint("HOTLINE_CALLBACK_AFTER_HOURS", "72"),
+    "CALLBACK_MAX_ATTEMPTS": envint("HOTLINE_CALLBACK_MAX_ATTEMPTS", "3"),
     # Routing: tickets whose category confidence reaches the threshold and whose place is known
     # dispatch themselves; the rest wait for a dispatcher with ranked suggestions.
     "AUTO_DISPATCH": envbool("HOTLINE_AUTO_DISPATCH", "True"),

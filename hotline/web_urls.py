@@ -5,6 +5,7 @@ from django.urls import path
 from hotline.views import (
     audit,
     auth,
+    callbacks,
     devsms,
     dispatch,
     intake,
@@ -33,6 +34,8 @@ urlpatterns = [
     path("tickets/<int:pk>/reveal/", tickets.ticket_reveal, name="ticket_reveal"),
     path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket_action"),
     path("audit/", audit.access_log, name="access_log"),
+    path("callbacks/", callbacks.callback_queue, name="callback_queue"),
+    path("callbacks/<int:pk>/unreachable/", callbacks.callback_unreachable, name="callback_unreachable"),
     path("dev/sms/", devsms.sms_inbox, name="dev_sms_inbox"),
     # The resident's rating link (no login); the token is the only key.
     path("r/<str:token>", rating.rate, name="rate"),

@@ -4,7 +4,7 @@ from hotline.models.audit import AccessLog, AppendOnlyError, TicketEvent
 from hotline.models.calendar import CalendarDay, CalendarYear
 from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
-from hotline.models.rating import RatingToken
+from hotline.models.rating import CallbackAttempt, RatingToken
 from hotline.models.sla import LimitUnit, SlaPolicy
 from hotline.models.sms import SmsMessage, SmsStatus
 from hotline.models.taxonomy import Category, CategoryScope
@@ -17,6 +17,7 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "Callback",
+    "CallbackAttempt",
     "Category",
     "CategoryScope",
     "Clock",

@@ -22,3 +22,26 @@ class RatingToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {'已用' if self.used_at else '未用'}"
+
+
+class CallbackAttempt(models.Model):
+    """An operator's phone callback that reached nobody (无人接听/拒接/空号)."""
+
+    class Outcome(models.TextChoices):
+        NO_ANSWER = "no_answer", "无人接听"
+        REFUSED = "refused", "拒绝回访"
+        WRONG_NUMBER = "wrong_number", "号码错误/空号"
+
+    ticket = models.ForeignKey("hotline.Ticket", on_delete=models.CASCADE, related_name="callback_attempts")
+    operator = models.ForeignKey("hotline.User", on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField("结果", max_length=14, choices=Outcome.choices)
+    note = models.CharField("备注", max_length=200, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "回访尝试"
+        verbose_name_plural = "回访尝试"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.get_outcome_display()}"

@@ -11,12 +11,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hotline.choices import CallbackChannel
-from hotline.models import Callback, RatingToken, Ticket
+from hotline.choices import CallbackChannel, EventKind, TicketStatus
+from hotline.errors import Conflict, IllegalTransition, InvalidInput
+from hotline.models import Callback, CallbackAttempt, RatingToken, Ticket
+from hotline.services.base import require, ticket_lock
 from hotline.services.closing import level5, ticket_record_callback
+from hotline.services.events import event_record
 from hotline.services.sms import sms_enqueue
+from hotline.text import clean_text
+from hotline.workflow import Action
 
-__all__ = ["LEVELS", "level5", "rating_invite", "rating_submit", "rating_token_check"]
+__all__ = ["LEVELS", "level5", "rating_invite", "rating_submit", "rating_token_check", "ticket_callback_unreachable"]
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
@@ -77,8 +82,6 @@ def rating_token_check(token: str, *, now: dt.datetime | None = None) -> TokenSt
 @transaction.atomic
 def rating_submit(*, token: str, contacted: bool, resolved: bool, satisfaction: str, comment: str = "") -> Callback:
     """Record the resident's rating once. The token is spent by compare-and-set with the callback."""
-    from hotline.errors import Conflict, IllegalTransition
-
     state = rating_token_check(token)
     if state.problem:
         raise IllegalTransition(
@@ -103,3 +106,39 @@ def rating_submit(*, token: str, contacted: bool, resolved: bool, satisfaction: 
         comment=comment,
         channel=CallbackChannel.SMS,
     )
+
+
+@transaction.atomic
+def ticket_callback_unreachable(*, ticket: Ticket, actor, outcome: str, note: str = "") -> CallbackAttempt:
+    """An operator's call reached nobody. The N-th such call closes the ticket as 无效回访 (excluded from rates)."""
+    ticket = ticket_lock(ticket)
+    require(Action.CALLBACK, ticket=ticket, actor=actor)
+    if ticket.status != TicketStatus.REPLIED:
+        raise IllegalTransition("只有已反馈待回访的工单需要电话回访。")
+    if outcome not in CallbackAttempt.Outcome.values:
+        raise InvalidInput.field("outcome", "请选择未接通的原因。")
+    attempt = CallbackAttempt.objects.create(
+        ticket=ticket, operator=actor, outcome=outcome, note=clean_text(note)[:200]
+    )
+    count = ticket.callback_attempts.count()
+    limit = settings.HOTLINE["CALLBACK_MAX_ATTEMPTS"]
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CALLBACK_ATTEMPT,
+        actor=actor,
+        from_status=ticket.status,
+        reason=attempt.note,
+        payload={"outcome": outcome, "attempt": count, "limit": limit},
+    )
+    if count >= limit or outcome == CallbackAttempt.Outcome.WRONG_NUMBER:
+        ticket_record_callback(
+            ticket=ticket,
+            actor=actor,
+            contacted=None,
+            resolved=None,
+            satisfaction="",
+            comment=f"{attempt.get_outcome_display()}，共回访{count}次，记为无效回访",
+            channel=CallbackChannel.PHONE,
+            valid=False,
+        )
+    return attempt

@@ -85,16 +85,17 @@ _NAV = {
     "workbench": ("workbench", "工作台"),
     "supervise": ("supervise", "督办审核"),
     "audit": ("access_log", "访问日志"),
+    "callbacks": ("callback_queue", "电话回访"),
     "search": ("ticket_search", "查询"),
 }
 _ROLE_NAV = {
-    Role.OPERATOR: ["intake", "search"],
+    Role.OPERATOR: ["intake", "callbacks", "search"],
     Role.DISPATCHER: ["dispatch", "search"],
     Role.HANDLER: ["workbench", "search"],
     Role.MANAGER: ["workbench", "search"],
-    Role.SUPERVISOR: ["supervise", "search"],
+    Role.SUPERVISOR: ["supervise", "callbacks", "search"],
     Role.AUDITOR: ["audit", "search"],
-    Role.ADMIN: ["intake", "dispatch", "supervise", "audit", "search"],
+    Role.ADMIN: ["intake", "dispatch", "callbacks", "supervise", "audit", "search"],
 }
 
 
