@@ -51,10 +51,19 @@ TESTING = "pytest" in sys.modules or os.environ.get("HOTLINE_TESTING") == "1"
 # Demo mode loads demo accounts and shows the development SMS inbox; never on in production.
 DEMO_MODE = envbool("HOTLINE_DEMO", "False")
 
+# Offline developer commands that sign nothing lasting may run without a configured key.
+_KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "check", "spectacular", "help", "version", "diffsettings"}
+_MANAGE_COMMAND = sys.argv[1] if len(sys.argv) > 1 and sys.argv[0].endswith("manage.py") else ""
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if DEBUG or DEMO_MODE or TESTING:
         SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-12345-hotline"
+    elif _MANAGE_COMMAND in _KEYLESS_COMMANDS and "--deploy" not in sys.argv:
+        # A random key per process: nothing it signs outlives the command, and it is useless to anyone else.
+        import secrets
+
+        SECRET_KEY = secrets.token_urlsafe(50)
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set in production (DEBUG and HOTLINE_DEMO are off).")
 
