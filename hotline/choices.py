@@ -201,6 +201,16 @@ class Satisfaction(models.TextChoices):
     DISSATISFIED = "dissatisfied", "不满意"
 
 
+class Level5(models.IntegerChoices):
+    """The national 好差评 scale (国办发〔2019〕51号)."""
+
+    VERY_SATISFIED = 5, "非常满意"
+    SATISFIED = 4, "满意"
+    BASIC = 3, "基本满意"
+    DISSATISFIED = 2, "不满意"
+    VERY_DISSATISFIED = 1, "非常不满意"
+
+
 class CallbackChannel(models.TextChoices):
     SMS = "sms", "短信评价"
     PHONE = "phone", "电话回访"

@@ -143,11 +143,6 @@ def terms_for(*, priority: str, kind: str, at: dt.datetime, category=None, unit_
     return Terms(limit, policy.warn_percent / 100, policy.pk)
 
 
-def limit_for(*, priority: str, kind: str) -> Limit:
-    """The built-in default (domain.md §4), without consulting the policy table."""
-    return DEFAULT_TERMS[priority][kind]
-
-
 def schedule(start: dt.datetime, limit: Limit, warn_fraction: float = WARN_FRACTION) -> Schedule:
     """Due and warning times for a clock of ``limit`` started at ``start``."""
     if limit.unit == "workdays":

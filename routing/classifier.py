@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -252,9 +251,3 @@ class KeywordClassifier:
         if data.get("format") != FORMAT:
             raise ValueError("模型文件格式不兼容，请重新训练。")
         return data["classifier"]
-
-
-def timed_top(clf: KeywordClassifier, text: str, k: int = 3) -> tuple[list[Prediction], float]:
-    start = time.perf_counter()
-    result = clf.top(text, k)
-    return result, (time.perf_counter() - start) * 1000

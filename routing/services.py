@@ -98,7 +98,7 @@ def _place_for(ticket: Ticket) -> PlaceMatch:
     return found
 
 
-def _suggest(ticket: Ticket, ranked: list[tuple[Category, float]], place: PlaceMatch):
+def _suggest(ranked: list[tuple[Category, float]], place: PlaceMatch):
     suggestions, first_rule, seen = [], None, set()
     for rank, (category, score) in enumerate(ranked):
         resolution = rules.resolve(category, place)
@@ -150,7 +150,7 @@ def ticket_route(*, ticket: Ticket, auto_dispatch: bool = True) -> RoutingDecisi
         ranked = [(categories[p["category"]], p["probability"]) for p in predictions if p["category"] in categories]
         confidence = ranked[0][1] if ranked else 0.0
     place = _place_for(ticket)
-    suggestions, first = _suggest(ticket, ranked, place)
+    suggestions, first = _suggest(ranked, place)
     threshold = settings.HOTLINE["AUTO_DISPATCH_THRESHOLD"]
 
     hold = ""

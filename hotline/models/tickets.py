@@ -17,6 +17,7 @@ from hotline.choices import (
     ClockKind,
     ClockState,
     HandlingResult,
+    Level5,
     Priority,
     RequestKind,
     RequestStatus,
@@ -323,7 +324,7 @@ class Callback(models.Model):
     satisfaction = models.CharField("满意度", max_length=12, choices=Satisfaction.choices, blank=True)
     comment = models.TextField("评价意见", blank=True)
     # The national 好差评 scale (国办发〔2019〕51号): 5 非常满意 … 1 非常不满意, for reporting.
-    level5 = models.PositiveSmallIntegerField("好差评等级", null=True, blank=True)
+    level5 = models.PositiveSmallIntegerField("好差评等级", choices=Level5.choices, null=True, blank=True)
     # False for 无效回访 (unreachable after the configured attempts): excluded from the rates.
     valid = models.BooleanField("有效回访", default=True)
     recorded_by = models.ForeignKey(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
-
 from hotline.choices import (
     ACTIVE_ASSIGNMENT_STATUSES,
     AssignmentRole,
@@ -110,10 +108,6 @@ def callback_recorded(ticket: Ticket) -> bool:
     if reopened_at is not None:
         rated = rated.filter(created_at__gt=reopened_at)
     return rated.exists()
-
-
-def ended_q() -> Q:
-    return ~Q(status__in=ACTIVE_ASSIGNMENT_STATUSES)
 
 
 def request_pending(ticket: Ticket, kind: str, request_id: int | None) -> TicketRequest:

@@ -15,15 +15,11 @@ from hotline.choices import CallbackChannel, EventKind, TicketStatus
 from hotline.errors import Conflict, IllegalTransition, InvalidInput
 from hotline.models import Callback, CallbackAttempt, RatingToken, Ticket
 from hotline.services.base import require, ticket_lock
-from hotline.services.closing import level5, ticket_record_callback
+from hotline.services.closing import ticket_record_callback
 from hotline.services.events import event_record
 from hotline.services.sms import sms_enqueue
 from hotline.text import clean_text
 from hotline.workflow import Action
-
-__all__ = ["LEVELS", "level5", "rating_invite", "rating_submit", "rating_token_check", "ticket_callback_unreachable"]
-
-LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
 
 def _hash(token: str) -> str:
