@@ -200,7 +200,10 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ.get("CACHE_URL", REDIS_URL.rsplit("/", 1)[0] + "/1"),
-        "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "hotline-test" if TESTING else "hotline"),
+        # Parallel test runs (one per HOTLINE_TEST_DB) must not share rate-limit counters.
+        "KEY_PREFIX": os.environ.get(
+            "CACHE_PREFIX", f"hotline-{DATABASES['default']['TEST']['NAME']}" if TESTING else "hotline"
+        ),
         "TIMEOUT": 300,
     }
 }
