@@ -201,6 +201,15 @@ class Satisfaction(models.TextChoices):
     DISSATISFIED = "dissatisfied", "不满意"
 
 
+class ExemptionReason(models.TextChoices):
+    """Why a unit asks that a ticket not count against its 三率 (domain §6)."""
+
+    UNREASONABLE = "unreasonable", "不合理诉求"
+    NOT_DUTY = "not_duty", "非本单位职责"
+    MALICIOUS = "malicious", "恶意评价"
+    OTHER = "other", "其他"
+
+
 class Level5(models.IntegerChoices):
     """The national 好差评 scale (国办发〔2019〕51号)."""
 
@@ -253,3 +262,6 @@ class EventKind(models.TextChoices):
     CLOCK_WARNED = "clock_warned", "时限预警"
     CLOCK_BREACHED = "clock_breached", "超期"
     ESCALATED = "escalated", "超期升级"
+    EXEMPTION_REQUESTED = "exemption_requested", "申请考核免责"
+    EXEMPTION_APPROVED = "exemption_approved", "同意考核免责"
+    EXEMPTION_REJECTED = "exemption_rejected", "驳回考核免责"

@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-clocks": {"task": "hotline.tasks.sweep_clocks", "schedule": 60.0, "options": {"expires": 55}},
     # SMS rows whose hand-off to the broker failed, and rows whose worker died mid-send.
     "sweep-sms-outbox": {"task": "hotline.tasks.sweep_sms_outbox", "schedule": 60.0, "options": {"expires": 55}},
+    # Fold new ticket events into the score and dashboard rollups (each rating also triggers one).
+    "refresh-rollups": {"task": "hotline.tasks.refresh_rollups", "schedule": 60.0, "options": {"expires": 55}},
+    # 每月一题 candidates segment ticket texts, too slow for every minute.
+    "refresh-problems": {"task": "hotline.tasks.refresh_problems", "schedule": 3600.0, "options": {"expires": 3000}},
 }
 
 # --- REST API -------------------------------------------------------------------
@@ -252,6 +256,8 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "hotline.choices.AssignmentStatus",
         "RequestStatusEnum": "hotline.choices.RequestStatus",
         "ClockStateEnum": "hotline.choices.ClockState",
+        # The reply input's `result` and an assignment's `reply_result` are the same choice set.
+        "HandlingResultEnum": "hotline.choices.HandlingResult",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -259,14 +265,23 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------
+# Production (neither DEBUG, demo mode nor tests) is HTTPS-only by default, so a forgotten variable
+# fails safe; `make run` (DEBUG=1) and the test suite keep plain-HTTP defaults. Each one can still be
+# switched off explicitly, e.g. for a closed government network without certificates.
+_HTTPS_DEFAULT = "False" if DEBUG or DEMO_MODE or TESTING else "True"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(12 * 3600))
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "False")
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", _HTTPS_DEFAULT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", _HTTPS_DEFAULT)
+# Load balancers and monitoring probe nodes over plain HTTP on the private network; a redirect
+# would make every node look down.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if _HTTPS_DEFAULT == "True" else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(SECURE_HSTS_SECONDS > 0))
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", str(SECURE_HSTS_SECONDS > 0))
+# Only trust X-Forwarded-Proto when a proxy we run sets it (nginx overwrites the client's value);
+# without a proxy a client could claim HTTPS over plain HTTP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", "False") else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -343,4 +358,13 @@ HOTLINE = {
         ("parent", envint("HOTLINE_ESCALATE_PARENT_MIN", "240")),
         ("hub", envint("HOTLINE_ESCALATE_HUB_MIN", "1440")),
     ],
+    # Assessment (domain §6) until a ScoreWeights version exists: composite = 100 × (w1·响应率 +
+    # w2·解决率 + w3·满意率), 满意率 = (满意 + k·基本满意) / 有效回访; versions are edited in the admin.
+    "SCORE_DEFAULTS": {
+        "response": envfloat("HOTLINE_SCORE_W_RESPONSE", "0.1"),
+        "resolution": envfloat("HOTLINE_SCORE_W_RESOLUTION", "0.5"),
+        "satisfaction": envfloat("HOTLINE_SCORE_W_SATISFACTION", "0.4"),
+        "basic_factor": envfloat("HOTLINE_SCORE_K", "0.9"),
+        "min_volume": envint("HOTLINE_SCORE_MIN_VOLUME", "10"),
+    },
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -67,3 +68,47 @@ def sweep_sms_outbox() -> dict:
     from hotline.services.sms import sms_outbox_sweep
 
     return sms_outbox_sweep()
+
+
+@shared_task(
+    name="hotline.tasks.refresh_rollups",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=5,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def refresh_rollups() -> dict:
+    """Fold queued events into the rollups. Idempotent: days are recomputed whole, and a run that
+    finds another one holding the lock leaves the queue for the next."""
+    from hotline.rollups import rollups_refresh
+
+    result = rollups_refresh().as_dict()
+    if result["events"]:
+        logger.info("rollups %s", result)
+    return result
+
+
+@shared_task(name="hotline.tasks.refresh_problems", ignore_result=True, acks_late=True, time_limit=600)
+def refresh_problems() -> int:
+    """每月一题 candidates for the current month (and the previous one, which keeps settling)."""
+    from django.utils import timezone
+
+    from hotline.rollups import month_start, problems_refresh
+
+    this_month = month_start(timezone.localdate())
+    last_month = month_start(this_month - dt.timedelta(days=1))
+    return sum(len(problems_refresh(m)) for m in (last_month, this_month))
+
+
+def refresh_rollups_soon() -> None:
+    """After a rating commits: fold it in now rather than at the next beat, if the broker answers.
+
+    A broker outage only delays the dashboards; the queue row is already committed with the event.
+    """
+    try:
+        refresh_rollups.apply_async(retry=False, countdown=1)
+    except Exception:
+        logger.warning("rollup refresh not enqueued; beat will fold the rating in", exc_info=True)

@@ -5,6 +5,16 @@ from hotline.models.calendar import CalendarDay, CalendarYear
 from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
 from hotline.models.rating import CallbackAttempt, RatingToken
+from hotline.models.rollups import (
+    HourStat,
+    IntakeDayStat,
+    IntakeMonthStat,
+    ProblemCandidate,
+    RollupQueue,
+    UnitDayStat,
+    UnitMonthStat,
+)
+from hotline.models.scores import Exemption, ScoreWeights
 from hotline.models.sla import LimitUnit, SlaPolicy
 from hotline.models.sms import SmsMessage, SmsStatus
 from hotline.models.taxonomy import Category, CategoryScope
@@ -21,10 +31,17 @@ __all__ = [
     "Category",
     "CategoryScope",
     "Clock",
+    "Exemption",
+    "HourStat",
+    "IntakeDayStat",
+    "IntakeMonthStat",
     "LimitUnit",
     "Notification",
     "NotificationLevel",
+    "ProblemCandidate",
     "RatingToken",
+    "RollupQueue",
+    "ScoreWeights",
     "SlaPolicy",
     "SmsMessage",
     "SmsStatus",
@@ -33,5 +50,7 @@ __all__ = [
     "TicketEvent",
     "TicketRequest",
     "Unit",
+    "UnitDayStat",
+    "UnitMonthStat",
     "User",
 ]

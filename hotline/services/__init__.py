@@ -15,6 +15,7 @@ from hotline.services.dispatch import (
     ticket_request_return,
     ticket_subdispatch,
 )
+from hotline.services.exemptions import exemption_decide, exemption_request
 from hotline.services.handling import (
     ticket_approve_extension,
     ticket_contact,
@@ -35,6 +36,8 @@ from hotline.services.tickets import (
 
 __all__ = [
     "access_log_record",
+    "exemption_decide",
+    "exemption_request",
     "ticket_answer",
     "ticket_approve_extension",
     "ticket_approve_return",

@@ -33,6 +33,7 @@ from hotline.services.base import (
 )
 from hotline.services.clocks import clock_start, clocks_stop
 from hotline.services.events import event_record
+from hotline.tasks import refresh_rollups_soon
 from hotline.text import clean_text
 from hotline.workflow import Action, check
 
@@ -112,6 +113,8 @@ def ticket_record_callback(
         ticket=ticket,
         kind=EventKind.CALLBACK,
         actor=actor,
+        # The rating counts for the lead unit whose reply it judges (the unit's 三率).
+        unit=ticket.lead_unit,
         from_status=before,
         to_status=ticket.status,
         reason=comment,
@@ -123,6 +126,8 @@ def ticket_record_callback(
             "valid": valid,
         },
     )
+    # The unit's score page should show the verdict within seconds, not at the next beat.
+    transaction.on_commit(refresh_rollups_soon)
     return callback
 
 

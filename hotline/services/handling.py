@@ -13,6 +13,7 @@ from hotline.choices import (
     AssignmentRole,
     AssignmentStatus,
     ClockKind,
+    ClockState,
     EventKind,
     HandlingResult,
     RequestKind,
@@ -133,6 +134,11 @@ def ticket_reply(
             "contacted_at",
         ]
     )
+    # 按时办结率 counts replies made before the reply clock ran out (a breached clock stays breached).
+    reply_clock = assignment.clocks.filter(kind=ClockKind.REPLY).order_by("-id").first()
+    on_time = reply_clock is None or (
+        reply_clock.state not in (ClockState.BREACHED, ClockState.LATE) and now <= reply_clock.due_at
+    )
     clocks_finish(assignment.clocks.filter(kind=ClockKind.REPLY), at=now)
     if contacted:
         clocks_finish(assignment.clocks.filter(kind=ClockKind.CONTACT), at=now)
@@ -156,7 +162,7 @@ def ticket_reply(
         to_status=ticket.status,
         unit=assignment.unit,
         reason=text,
-        payload={"result": result, "contacted": bool(contacted), "role": assignment.role},
+        payload={"result": result, "contacted": bool(contacted), "role": assignment.role, "on_time": on_time},
     )
     return assignment
 

@@ -1,0 +1,428 @@
+"""Keeping the rollup tables current from the ticket trail.
+
+The same queries serve both paths, so they cannot drift apart:
+- ``rollups_refresh`` (Celery, every minute and after each rating) takes the queued events, works
+  out which days they touch, and recomputes those whole days and their months;
+- ``rollups_rebuild`` (management command) recomputes every day from all events.
+
+A day is always recomputed whole from raw events, never patched by deltas, so an incremental
+run and a rebuild give identical rows; tests/hotline/test_rollups.py checks exactly that.
+
+What a day's rows depend on beyond that day's own events, and therefore what marks other days dirty:
+- a callback's exemption (decided later): an exemption decision dirties the days of every event of
+  its ticket;
+- the ticket's current category and place (joined, not copied): an edit dirties the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, ExtractHour, TruncDate, TruncMonth
+from django.utils import timezone
+
+from hotline.choices import EventKind
+from hotline.models import (
+    HourStat,
+    IntakeDayStat,
+    IntakeMonthStat,
+    ProblemCandidate,
+    RollupQueue,
+    Ticket,
+    TicketEvent,
+    UnitDayStat,
+    UnitMonthStat,
+)
+
+log = logging.getLogger(__name__)
+
+# Serialises refresh and rebuild: two runs recomputing one day would race on its rows.
+ADVISORY_LOCK = 0x12345_0001
+# Events that change a unit's counters; all others only matter for intake and the heatmap.
+UNIT_KINDS = (
+    EventKind.DISPATCHED,
+    EventKind.REPLIED,
+    EventKind.CLOCK_BREACHED,
+    EventKind.REOPENED,
+    EventKind.CALLBACK,
+)
+# Events whose effect reaches back to every day of their ticket.
+RETROACTIVE_KINDS = (EventKind.EXEMPTION_APPROVED, EventKind.EXEMPTION_REJECTED, EventKind.EDITED)
+QUEUE_BATCH = 20_000
+
+
+# --- time ---------------------------------------------------------------------------------------------
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def day_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days merged into half-open [first, after_last) ranges: fewer, larger queries."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if ranges and ranges[-1][1] == day:
+            ranges[-1] = (ranges[-1][0], day + dt.timedelta(days=1))
+        else:
+            ranges.append((day, day + dt.timedelta(days=1)))
+    return ranges
+
+
+# --- the day queries (shared by refresh and rebuild) ----------------------------------------------------
+
+
+def _events(start: dt.date, end: dt.date) -> QuerySet[TicketEvent]:
+    return TicketEvent.objects.filter(created_at__gte=day_start(start), created_at__lt=day_start(end))
+
+
+def unit_day_query(start: dt.date, end: dt.date) -> QuerySet:
+    exempt = TicketEvent.objects.filter(
+        ticket_id=OuterRef("ticket_id"), unit_id=OuterRef("unit_id"), kind=EventKind.EXEMPTION_APPROVED
+    )
+    callback = Q(kind=EventKind.CALLBACK)
+    valid = callback & Q(payload__valid=True)
+    rated = valid & Q(is_exempt=False)
+    return (
+        _events(start, end)
+        .filter(unit__isnull=False, kind__in=UNIT_KINDS)
+        .annotate(is_exempt=Exists(exempt))
+        .annotate(d_day=TruncDate("created_at"), d_unit=F("unit_id"), d_category=F("ticket__category_id"))
+        .values("d_day", "d_unit", "d_category")
+        .annotate(
+            received=Count("id", filter=Q(kind=EventKind.DISPATCHED)),
+            replied=Count("id", filter=Q(kind=EventKind.REPLIED, payload__role="lead")),
+            replied_on_time=Count("id", filter=Q(kind=EventKind.REPLIED, payload__role="lead", payload__on_time=True)),
+            overdue=Count("id", filter=Q(kind=EventKind.CLOCK_BREACHED, payload__clock="reply")),
+            reopened=Count("id", filter=Q(kind=EventKind.REOPENED)),
+            rated=Count("id", filter=rated),
+            contacted=Count("id", filter=rated & Q(payload__contacted=True)),
+            resolved=Count("id", filter=rated & Q(payload__resolved=True)),
+            satisfied=Count("id", filter=rated & Q(payload__satisfaction="satisfied")),
+            basic=Count("id", filter=rated & Q(payload__satisfaction="basic")),
+            dissatisfied=Count("id", filter=rated & Q(payload__satisfaction="dissatisfied")),
+            invalid=Count("id", filter=callback & Q(payload__valid=False)),
+            exempted=Count("id", filter=valid & Q(is_exempt=True)),
+        )
+        .order_by()
+    )
+
+
+def intake_day_query(start: dt.date, end: dt.date) -> QuerySet:
+    return (
+        _events(start, end)
+        .filter(kind__in=[EventKind.CREATED, EventKind.ANSWERED])
+        .annotate(
+            d_day=TruncDate("created_at"),
+            d_category=F("ticket__category_id"),
+            d_district=F("ticket__district_id"),
+            d_street=F("ticket__street_id"),
+        )
+        .values("d_day", "d_category", "d_district", "d_street")
+        .annotate(
+            created=Count("id", filter=Q(kind=EventKind.CREATED)),
+            answered=Count("id", filter=Q(kind=EventKind.ANSWERED)),
+        )
+        .order_by()
+    )
+
+
+def hour_city_query(start: dt.date, end: dt.date) -> QuerySet:
+    return (
+        _events(start, end)
+        .filter(kind=EventKind.CREATED)
+        .annotate(d_day=TruncDate("created_at"), d_hour=ExtractHour("created_at"), d_unit=_null_id())
+        .values("d_day", "d_hour", "d_unit")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+def hour_unit_query(start: dt.date, end: dt.date) -> QuerySet:
+    return (
+        _events(start, end)
+        .filter(kind=EventKind.DISPATCHED, unit__isnull=False)
+        .annotate(d_day=TruncDate("created_at"), d_hour=ExtractHour("created_at"), d_unit=F("unit_id"))
+        .values("d_day", "d_hour", "d_unit")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+def _insert_select(model, columns: dict[str, str], qs: QuerySet) -> int:
+    """INSERT INTO model (columns) SELECT … FROM (qs): the rows never travel through Python.
+
+    ``columns`` maps table columns to the queryset's output names; selecting by name from a derived
+    table keeps this independent of the order in which Django emits the select list.
+    """
+    sql, params = qs.query.sql_with_params()
+    q = connection.ops.quote_name
+    targets = ", ".join(q(c) for c in columns)
+    sources = ", ".join(f"src.{q(s)}" for s in columns.values())
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {q(model._meta.db_table)} ({targets}) SELECT {sources} FROM ({sql}) src", params)
+        return cursor.rowcount
+
+
+COUNTERS = UnitDayStat.COUNTERS
+
+
+def _recompute_days(start: dt.date, end: dt.date) -> None:
+    UnitDayStat.objects.filter(day__gte=start, day__lt=end).delete()
+    IntakeDayStat.objects.filter(day__gte=start, day__lt=end).delete()
+    HourStat.objects.filter(day__gte=start, day__lt=end).delete()
+    _insert_select(
+        UnitDayStat,
+        {"day": "d_day", "unit_id": "d_unit", "category_id": "d_category", **{c: c for c in COUNTERS}},
+        unit_day_query(start, end),
+    )
+    _insert_select(
+        IntakeDayStat,
+        {
+            "day": "d_day",
+            "category_id": "d_category",
+            "district_id": "d_district",
+            "street_id": "d_street",
+            "created": "created",
+            "answered": "answered",
+        },
+        intake_day_query(start, end),
+    )
+    hour_columns = {"day": "d_day", "hour": "d_hour", "unit_id": "d_unit", "count": "count"}
+    _insert_select(HourStat, hour_columns, hour_city_query(start, end))
+    _insert_select(HourStat, hour_columns, hour_unit_query(start, end))
+
+
+def _null_id() -> Cast:
+    # A typed NULL: PostgreSQL resolves a bare NULL in a derived table as text, which bigint refuses.
+    return Cast(Value(None), BigIntegerField())
+
+
+def _recompute_months(first: dt.date, after: dt.date) -> None:
+    """Month rows for months in [first, after), summed from the day rows."""
+    UnitMonthStat.objects.filter(month__gte=first, month__lt=after).delete()
+    IntakeMonthStat.objects.filter(month__gte=first, month__lt=after).delete()
+    sums = {c: Sum(c) for c in COUNTERS}
+    columns = {"month": "m", "unit_id": "u", "category_id": "c", "total": "t", **{c: c for c in COUNTERS}}
+    days = UnitDayStat.objects.filter(day__gte=first, day__lt=after)
+    for category, total in ((F("category_id"), False), (_null_id(), True)):
+        rows = (
+            days.annotate(m=TruncMonth("day"), u=F("unit_id"), c=category, t=Value(total))
+            .values("m", "u", "c", "t")
+            .annotate(**sums)
+            .order_by()
+        )
+        _insert_select(UnitMonthStat, columns, rows)
+
+    intake = IntakeDayStat.objects.filter(day__gte=first, day__lt=after)
+    intake_columns = {
+        "month": "m",
+        "by_place": "p",
+        "category_id": "c",
+        "district_id": "d",
+        "street_id": "s",
+        "created": "created",
+        "answered": "answered",
+    }
+    for district, street, by_place in ((F("district_id"), F("street_id"), True), (_null_id(), _null_id(), False)):
+        rows = (
+            intake.annotate(m=TruncMonth("day"), p=Value(by_place), c=F("category_id"), d=district, s=street)
+            .values("m", "p", "c", "d", "s")
+            .annotate(created=Sum("created"), answered=Sum("answered"))
+            .order_by()
+        )
+        _insert_select(IntakeMonthStat, intake_columns, rows)
+
+
+# --- refresh and rebuild ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RollupResult:
+    events: int = 0
+    days: list[dt.date] = field(default_factory=list)
+    months: list[dt.date] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: bool = False  # another run held the lock; the queue waits for the next one
+
+    def as_dict(self) -> dict:
+        return {
+            "events": self.events,
+            "days": len(self.days),
+            "months": [m.strftime("%Y-%m") for m in self.months],
+            "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
+        }
+
+
+def _try_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite serialises writers on its own
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+
+
+def dirty_days(event_ids: list[int]) -> set[dt.date]:
+    """The days whose rows the given events can change: their own, and for exemption decisions
+    and edits, every day on which their ticket has an event."""
+    events = TicketEvent.objects.filter(id__in=event_ids)
+    days = set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct())
+    retro = events.filter(kind__in=RETROACTIVE_KINDS).values("ticket_id")
+    days |= set(
+        TicketEvent.objects.filter(ticket_id__in=retro)
+        .annotate(d=TruncDate("created_at"))
+        .values_list("d", flat=True)
+        .distinct()
+    )
+    return days
+
+
+def recompute(days: Iterable[dt.date]) -> list[dt.date]:
+    """Recompute the given days and every month they fall in. Returns the months."""
+    days = set(days)
+    for start, end in day_ranges(days):
+        _recompute_days(start, end)
+    months = sorted({month_start(d) for d in days})
+    for month in months:
+        _recompute_months(month, next_month(month))
+    return months
+
+
+def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
+    """Fold queued events into the rollups: the incremental path (Celery beat, every minute)."""
+    began = time.perf_counter()
+    result = RollupResult()
+    with transaction.atomic():
+        if not _try_lock():
+            result.skipped = True
+            return result
+        ids = list(RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)[:batch])
+        if ids:
+            result.days = sorted(dirty_days(ids))
+            result.months = recompute(result.days)
+            RollupQueue.objects.filter(event_id__in=ids).delete()
+        result.events = len(ids)
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def rollups_rebuild(*, months: Iterable[dt.date] | None = None) -> RollupResult:
+    """Recompute the rollups from raw events: everything, or only the given months."""
+    began = time.perf_counter()
+    result = RollupResult()
+    with transaction.atomic():
+        _lock()
+        if months is None:
+            bounds = TicketEvent.objects.order_by().aggregate(first=Min("created_at"), last=Max("created_at"))
+            # Everything, the empty days too (a day whose events were removed must lose its rows).
+            for model in (UnitDayStat, IntakeDayStat, HourStat, UnitMonthStat, IntakeMonthStat):
+                model.objects.all().delete()
+            if bounds["first"] is not None:
+                first = month_start(local_day(bounds["first"]))
+                after = next_month(month_start(local_day(bounds["last"])))
+                _recompute_days(first, after)
+                _recompute_months(first, after)
+                result.months = _months_between(first, after)
+            # Everything queued so far is now included.
+            high = TicketEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            result.events = RollupQueue.objects.filter(event_id__lte=high).delete()[0]
+        else:
+            for month in sorted({month_start(m) for m in months}):
+                _recompute_days(month, next_month(month))
+                _recompute_months(month, next_month(month))
+                result.months.append(month)
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def _months_between(first: dt.date, after: dt.date) -> list[dt.date]:
+    months, month = [], first
+    while month < after:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+# --- 每月一题 candidates --------------------------------------------------------------------------------
+
+PROBLEM_COUNT = 10
+PROBLEM_MIN_TICKETS = 3
+KEYWORD_SAMPLE = 300
+KEYWORDS = 8
+
+
+def problems_refresh(month: dt.date) -> list[ProblemCandidate]:
+    """The category × street pairs that grew most against the previous month, with their top words.
+
+    Kept in a table (refreshed hourly and by the rebuild) because segmenting a few hundred texts per
+    candidate is too slow for a dashboard request.
+    """
+    from routing.segmentation import tokens
+
+    month = month_start(month)
+    previous = month_start(month - dt.timedelta(days=1))
+    rows = IntakeMonthStat.objects.filter(by_place=True, street__isnull=False, category__isnull=False)
+    now = {(r.category_id, r.street_id): r for r in rows.filter(month=month)}
+    before = {(c, s): n for c, s, n in rows.filter(month=previous).values_list("category_id", "street_id", "created")}
+    scored = sorted(
+        (
+            (r.created - before.get(key, 0), r.created, key, r)
+            for key, r in now.items()
+            if r.created >= PROBLEM_MIN_TICKETS and r.created > before.get(key, 0)
+        ),
+        key=lambda x: (-x[0], -x[1], x[2]),
+    )[:PROBLEM_COUNT]
+    candidates = []
+    start, end = day_start(month), day_start(next_month(month))
+    for rank, (_growth, created, key, row) in enumerate(scored, start=1):
+        texts = (
+            Ticket.objects.filter(category_id=key[0], street_id=key[1], created_at__gte=start, created_at__lt=end)
+            .order_by("-id")
+            .values_list("title", "content")[:KEYWORD_SAMPLE]
+        )
+        # Document frequency, not raw counts: one long complaint must not outweigh twenty callers.
+        df: Counter[str] = Counter()
+        for title, content in texts:
+            df.update({t for t in tokens(f"{title} {content}") if len(t) > 1})
+        candidates.append(
+            ProblemCandidate(
+                month=month,
+                rank=rank,
+                category_id=key[0],
+                district_id=row.district_id,
+                street_id=key[1],
+                count=created,
+                previous=before.get(key, 0),
+                keywords=[w for w, _ in df.most_common(KEYWORDS)],
+            )
+        )
+    with transaction.atomic():
+        ProblemCandidate.objects.filter(month=month).delete()
+        ProblemCandidate.objects.bulk_create(candidates)
+    return candidates
