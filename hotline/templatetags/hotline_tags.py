@@ -87,15 +87,17 @@ _NAV = {
     "audit": ("access_log", "访问日志"),
     "callbacks": ("callback_queue", "电话回访"),
     "search": ("ticket_search", "查询"),
+    "scores": ("score_dashboard", "考核"),
+    "exemptions": ("exemption_list", "免责审核"),
 }
 _ROLE_NAV = {
     Role.OPERATOR: ["intake", "callbacks", "search"],
-    Role.DISPATCHER: ["dispatch", "search"],
-    Role.HANDLER: ["workbench", "search"],
-    Role.MANAGER: ["workbench", "search"],
-    Role.SUPERVISOR: ["supervise", "callbacks", "search"],
-    Role.AUDITOR: ["audit", "search"],
-    Role.ADMIN: ["intake", "dispatch", "callbacks", "supervise", "audit", "search"],
+    Role.DISPATCHER: ["dispatch", "search", "scores"],
+    Role.HANDLER: ["workbench", "search", "scores"],
+    Role.MANAGER: ["workbench", "search", "scores"],
+    Role.SUPERVISOR: ["supervise", "callbacks", "exemptions", "search", "scores"],
+    Role.AUDITOR: ["audit", "search", "scores"],
+    Role.ADMIN: ["intake", "dispatch", "callbacks", "supervise", "exemptions", "audit", "search", "scores"],
 }
 
 
@@ -109,7 +111,8 @@ def nav_items(context) -> list[dict]:
     items = []
     for key in _ROLE_NAV.get(user.role, ["search"]):
         url_name, label = _NAV[key]
-        items.append({"url": reverse(url_name), "label": label, "active": current == url_name})
+        active = current == url_name or (key == "scores" and current in ("score_unit", "score_rankings"))
+        items.append({"url": reverse(url_name), "label": label, "active": active})
     if user.role == Role.ADMIN:
         items.append({"url": reverse("admin:index"), "label": "系统管理", "active": False})
     return items
