@@ -255,7 +255,9 @@ class _Story:
         if target == "replied":
             return
         bad = target == "review"
+        step += dt.timedelta(hours=rng.randint(4, 48))
         services.ticket_record_callback(
+            now=min(step, timezone.now()),
             ticket=ticket,
             actor=u["operator2"],
             contacted=True,
@@ -395,6 +397,169 @@ def _live_urgent_ticket(users: dict, units: dict, categories: dict, now: dt.date
     return ticket
 
 
+HISTORY_MONTHS = 11
+HISTORY_PER_MONTH = 120
+
+
+def _history_lead(item: dict, units: dict, street: Place | None) -> Unit | None:
+    if item["expected_unit"] == "street":
+        return units.get(street.code) if street else None
+    return units.get(item["expected_unit"])
+
+
+def load_history(log=print, *, seed: int = 2345, per_month: int = HISTORY_PER_MONTH) -> int:
+    """Eleven months of handled and rated tickets before the live demo, so the score pages have
+    trends, rankings and 每月一题 candidates to show. Callers are on landlines (no SMS is queued:
+    the ratings are recorded as phone callbacks, when the resident answered)."""
+    # The live demo goes back four weeks at most; anything older is this history.
+    if Ticket.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=40)).exists():
+        return 0
+    rng = random.Random(seed)
+    users = {u.username: u for u in User.objects.select_related("unit")}
+    units = {u.code: u for u in Unit.objects.all()}
+    categories = {c.code: c for c in Category.objects.all()}
+    items = [i for i in _load("tickets.json") if i["request_type"] != RequestType.CONSULT and not i.get("group")]
+    # Concentrate on the units the demo tickets use most, streets above all, so that several of
+    # them reach the ranking minimum in a month instead of 300 units with one rating each.
+    lead_of = [(i, _history_lead(i, units, _resolve_place(i["district"], i["street"])[1])) for i in items]
+    uses = defaultdict(int)
+    for _, lead in lead_of:
+        if lead is not None:
+            uses[lead.code] += 1
+    pool = [(i, lead) for i, lead in lead_of if lead is not None and uses[lead.code] >= 3]
+    weights = [3 if lead.kind == UnitKind.STREET else 1 for _, lead in pool]
+    quality = {code: rng.uniform(0.55, 0.97) for code in units}  # some units simply do better than others
+    first_of_month = timezone.localdate().replace(day=1)
+    made = 0
+    for back in range(HISTORY_MONTHS, 0, -1):
+        month = first_of_month
+        for _ in range(back):
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+        # A seasonal wave: heating complaints in winter, so a category rises and falls.
+        winter = month.month in (11, 12, 1, 2, 3)
+        for _ in range(per_month + rng.randint(-per_month // 6, per_month // 6)):
+            item, lead = rng.choices(pool, weights=weights)[0]
+            if not winter and item["expected_unit"] == "heat" and rng.random() < 0.8:
+                continue
+            district, street = _resolve_place(item["district"], item["street"])
+            at = timezone.make_aware(
+                dt.datetime.combine(month + dt.timedelta(days=rng.randint(0, 26)), dt.time(rng.choice(CALL_HOURS)))
+            ) + dt.timedelta(minutes=rng.randint(0, 59))
+            q = quality[lead.code]
+            with transaction.atomic():
+                ticket = services.ticket_create(
+                    actor=users[rng.choice(["operator1", "operator2"])],
+                    title=item["title"],
+                    content=item["content"],
+                    request_type=item["request_type"],
+                    channel=item["channel"],
+                    priority=item["priority"],
+                    category=categories.get(item["category"]),
+                    caller_name=item["caller_name"],
+                    caller_phone=_landline(rng),
+                    address=item["address"],
+                    district=district,
+                    street=street,
+                    now=at,
+                )
+                step = at + dt.timedelta(minutes=rng.randint(10, 120))
+                services.ticket_dispatch(ticket=ticket, actor=users["dispatcher1"], lead_unit=lead, now=step)
+                handler = users[f"{lead.code}-handler"]
+                step += dt.timedelta(hours=rng.randint(1, 20))
+                services.ticket_sign(ticket=ticket, actor=handler, now=step)
+                # Weaker units are also slower: some replies come after the deadline.
+                late = rng.random() > q + 0.05
+                step += dt.timedelta(days=rng.randint(16, 25) if late else rng.randint(1, 8))
+                resolved = rng.random() < q
+                services.ticket_reply(
+                    ticket=ticket,
+                    actor=handler,
+                    result=HandlingResult.RESOLVED if resolved else HandlingResult.EXPLAINED,
+                    text=_Story.REPLIES[HandlingResult.RESOLVED if resolved else HandlingResult.EXPLAINED],
+                    contacted=rng.random() < q + 0.1,
+                    now=step,
+                )
+                satisfaction = (
+                    rng.choices([Satisfaction.SATISFIED, Satisfaction.BASIC], weights=[80, 20])[0]
+                    if resolved
+                    else rng.choices([Satisfaction.BASIC, Satisfaction.DISSATISFIED], weights=[35, 65])[0]
+                )
+                services.ticket_record_callback(
+                    ticket=ticket,
+                    actor=users["operator2"],
+                    contacted=rng.random() < q + 0.1,
+                    resolved=resolved,
+                    satisfaction=satisfaction,
+                    comment="" if resolved else "问题没有解决。",
+                    now=step + dt.timedelta(hours=rng.randint(2, 60)),
+                )
+                if not resolved or satisfaction == Satisfaction.DISSATISFIED:
+                    services.ticket_close(ticket=ticket, actor=users["supervisor1"], reason="复核后认可办理结果")
+            made += 1
+    log(f"演示历史：{made} 张过去{HISTORY_MONTHS}个月已办结并回访的工单（用于考核趋势与排名）。")
+    return made
+
+
+def _landline(rng: random.Random) -> str:
+    """A Beijing landline that phonenumbers accepts (not every 8-digit block is allocated)."""
+    from hotline.phones import PhoneError, normalize_phone
+
+    while True:
+        number = f"0106{rng.randint(1000000, 9999999)}"
+        try:
+            normalize_phone(number)
+        except PhoneError:
+            continue
+        return number
+
+
+CALL_HOURS = [8, 9, 9, 10, 10, 10, 11, 11, 13, 14, 14, 15, 15, 16, 17, 19, 20, 21]
+
+
+def load_scores(log=print) -> None:
+    """A weights version, a couple of exemptions, then the rollups built from every event."""
+    from hotline.models import Exemption, ScoreWeights
+    from hotline.rollups import problems_refresh, rollups_rebuild
+
+    start = (timezone.localdate().replace(day=1) - dt.timedelta(days=366)).replace(day=1)
+    ScoreWeights.objects.get_or_create(
+        effective_from=start,
+        defaults={
+            "response": "0.1",
+            "resolution": "0.5",
+            "satisfaction": "0.4",
+            "basic_factor": "0.9",
+            # The demo has ~120 rated tickets a month, not a city's 100,000: a lower minimum lets
+            # the rankings show something. The default (and production) minimum is 10.
+            "min_volume": 5,
+            "note": "演示口径：权重0.1/0.5/0.4，k=0.9；演示数据量小，最低有效回访量设为5（默认10）",
+        },
+    )
+    if not Exemption.objects.exists():
+        reviews = list(Ticket.objects.filter(status="review", lead_unit__isnull=False).order_by("id")[:2])
+        users = {u.username: u for u in User.objects.filter(username__in=["supervisor1"])}
+        for n, ticket in enumerate(reviews):
+            handler = User.objects.get(username=f"{ticket.lead_unit.code}-handler")
+            exemption = services.exemption_request(
+                ticket=ticket,
+                actor=handler,
+                reason_kind="malicious" if n == 0 else "unreasonable",
+                reason="诉求人与被反映方存在经济纠纷，回访时表示因纠纷未了给予不满意。"
+                if n == 0
+                else "诉求人要求补偿超出政策规定标准，已多次解释。",
+            )
+            if n == 0:
+                services.exemption_decide(
+                    exemption=exemption, actor=users["supervisor1"], approve=True, reason="经核实属恶意评价。"
+                )
+    result = rollups_rebuild()
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    for month in (last_month, this_month):
+        problems_refresh(month)
+    log(f"考核汇总：已由事件重建（{len(result.months)}个月，{result.seconds:.1f}秒）。")
+
+
 def load_all(log=print) -> None:
     from routing.demo import load_routing
 
@@ -402,3 +567,5 @@ def load_all(log=print) -> None:
     load_accounts(log)
     load_routing(log)
     load_tickets(log)
+    load_history(log)
+    load_scores(log)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from hotline.choices import (
     ACTIVE_ASSIGNMENT_STATUSES,
@@ -330,7 +331,8 @@ class Callback(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField("回访时间", auto_now_add=True)
+    # Settable (not auto_now_add) so an import or the demo can record when the resident answered.
+    created_at = models.DateTimeField("回访时间", default=timezone.now)
 
     class Meta:
         verbose_name = "回访记录"

@@ -67,6 +67,7 @@ def ticket_record_callback(
     comment: str = "",
     channel: str = CallbackChannel.PHONE,
     valid: bool = True,
+    now: dt.datetime | None = None,
 ) -> Callback:
     """回访: the resident's three answers. A bad verdict sends the ticket to supervisor review.
 
@@ -91,7 +92,9 @@ def ticket_record_callback(
     comment = clean_text(comment)
     if len(comment) > 1000:
         raise InvalidInput.field("comment", "评价意见不能超过1000字。")
+    now = now or timezone.now()
     callback = Callback.objects.create(
+        created_at=now,
         ticket=ticket,
         channel=channel,
         contacted=contacted,
@@ -103,13 +106,13 @@ def ticket_record_callback(
         recorded_by=actor,
     )
     before = ticket.status
-    now = timezone.now()
     if callback.is_bad:
         ticket.status = TicketStatus.REVIEW
     elif ticket.status == TicketStatus.REPLIED:
         _close(ticket, now=now, reason="回访满意" if valid else "无效回访")
     ticket.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
     event_record(
+        at=now,
         ticket=ticket,
         kind=EventKind.CALLBACK,
         actor=actor,
