@@ -39,6 +39,11 @@ def normalize_phone(raw: str) -> str:
     return "0" + national
 
 
+def is_mobile(phone: str) -> bool:
+    """A normalised mainland mobile number: the only kind an SMS can reach."""
+    return len(phone) == 11 and phone.startswith("1") and phone.isdigit()
+
+
 def mask_phone(phone: str) -> str:
     """138****5678; 010****1234 for landlines: enough to recognise, not enough to call."""
     if not phone:

@@ -315,6 +315,10 @@ HOTLINE_SMS = {
             "aliyun": os.environ.get("ALIYUN_SMS_TEMPLATE_RATING", ""),
             "tencent": os.environ.get("TENCENT_SMS_TEMPLATE_RATING", ""),
         },
+        "merged_outcome": {
+            "aliyun": os.environ.get("ALIYUN_SMS_TEMPLATE_MERGED", ""),
+            "tencent": os.environ.get("TENCENT_SMS_TEMPLATE_MERGED", ""),
+        },
         "escalation": {
             "aliyun": os.environ.get("ALIYUN_SMS_TEMPLATE_ESCALATION", ""),
             "tencent": os.environ.get("TENCENT_SMS_TEMPLATE_ESCALATION", ""),

@@ -21,6 +21,7 @@ from hotline.choices import (
 )
 from hotline.errors import Conflict, IllegalTransition, InvalidInput, NotAllowed
 from hotline.models import Callback, Clock, Ticket, TicketRequest, User
+from hotline.phones import is_mobile
 from hotline.services.base import (
     callback_recorded,
     live_lead,
@@ -33,6 +34,7 @@ from hotline.services.base import (
 )
 from hotline.services.clocks import clock_start, clocks_stop
 from hotline.services.events import event_record
+from hotline.services.sms import sms_enqueue
 from hotline.tasks import refresh_rollups_soon
 from hotline.text import clean_text
 from hotline.workflow import Action, check
@@ -54,6 +56,30 @@ def _close(ticket: Ticket, *, now: dt.datetime, reason: str) -> None:
     ticket.closed_at = now
     ticket.close_reason = reason[:200]
     clocks_stop(Clock.objects.filter(ticket=ticket), at=now)
+    merged_callers_notify(ticket, now=now)
+
+
+def merged_callers_notify(master: Ticket, *, now: dt.datetime) -> int:
+    """Repeat callers whose tickets were merged into this one hear its outcome too (by SMS, through
+    the outbox). One message per number: the master's own caller already got the rating link."""
+    lead = live_lead(master)
+    outcome = lead.get_reply_result_display() if lead is not None and lead.reply_result else "已办结"
+    told = {master.caller_phone}
+    sent = 0
+    for child in Ticket.objects.filter(master=master).order_by("id"):
+        if child.caller_phone in told or not is_mobile(child.caller_phone):
+            continue
+        told.add(child.caller_phone)
+        sms_enqueue(
+            phone=child.caller_phone,
+            template="merged_outcome",
+            params={"number": child.number, "master": master.number, "outcome": outcome},
+            # Per closure: a master reopened and closed again sends its new outcome.
+            dedupe_key=f"merged:{child.pk}:{now:%Y%m%d%H%M%S%f}",
+            ticket=child,
+        )
+        sent += 1
+    return sent
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.utils import timezone
 from hotline.choices import CallbackChannel, EventKind, TicketStatus
 from hotline.errors import Conflict, IllegalTransition, InvalidInput
 from hotline.models import Callback, CallbackAttempt, RatingToken, Ticket
+from hotline.phones import is_mobile
 from hotline.services.base import require, ticket_lock
 from hotline.services.closing import ticket_record_callback
 from hotline.services.events import event_record
@@ -26,10 +27,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _is_mobile(phone: str) -> bool:
-    return len(phone) == 11 and phone.startswith("1") and phone.isdigit()
-
-
 def rating_invite(*, ticket: Ticket, now: dt.datetime | None = None) -> RatingToken | None:
     """Create a fresh link for the ticket's current outcome and queue its SMS (call inside the transaction).
 
@@ -37,7 +34,7 @@ def rating_invite(*, ticket: Ticket, now: dt.datetime | None = None) -> RatingTo
     """
     now = now or timezone.now()
     RatingToken.objects.filter(ticket=ticket, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
-    if not _is_mobile(ticket.caller_phone):
+    if not is_mobile(ticket.caller_phone):
         return None  # a landline or no number: the operators' phone callback covers it
     token = secrets.token_urlsafe(16)  # 128 random bits: not guessable, carries no ticket number
     days = settings.HOTLINE["RATING_LINK_DAYS"]

@@ -35,6 +35,11 @@ TEMPLATES = {
         "您反映的问题（工单{number}）已有办理结果，请点击 {url} 查看并评价，{days}天内有效。",
         ("number", "url", "days"),
     ),
+    "merged_outcome": Template(
+        "merged_outcome",
+        "您反映的问题（工单{number}）已并入同类诉求{master}统一办理，办理结果：{outcome}。感谢您的监督。",
+        ("number", "master", "outcome"),
+    ),
     "escalation": Template(
         "escalation",
         "工单{number}办结时限已超期，已升级至{rung}，请尽快办理。",

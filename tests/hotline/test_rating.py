@@ -137,3 +137,24 @@ def test_a_direct_answer_is_rated_too(client, city, flow):
     assert ticket.status == TicketStatus.CLOSED
     page = client.get(link_of(ticket))
     assert "供暖季为每年11月15日" in page.content.decode() and "12345热线" in page.content.decode()
+
+
+def test_merged_callers_hear_the_masters_outcome_once_per_number(flow, city):
+    from hotline import services as svc
+    from hotline.models import SmsMessage
+
+    master = flow.handling()
+    for phone in ("13900001111", "13900001111", "13812345678", "01065121234"):
+        child = flow.new(caller_phone=phone, title="重复来电")
+        svc.ticket_merge(ticket=child, master=master, actor=city.operator, reason="同一事项")
+    svc.ticket_reply(
+        ticket=flow.reload(master), actor=city.handler_a, result="resolved", text="已协调商户整改完毕。", contacted=True
+    )
+    assert not SmsMessage.objects.filter(template="merged_outcome").exists()  # only once there is an outcome
+    svc.ticket_record_callback(
+        ticket=flow.reload(master), actor=None, contacted=True, resolved=True, satisfaction="satisfied"
+    )
+    sent = list(SmsMessage.objects.filter(template="merged_outcome").order_by("id"))
+    # One SMS per new mobile: not the master's own caller (13812345678), not a landline, not twice.
+    assert [m.phone for m in sent] == ["13900001111"]
+    assert "办理结果：已解决" in sent[0].rendered and master.number in sent[0].rendered
