@@ -17,6 +17,7 @@ What a day's rows depend on beyond that day's own events, and therefore what mar
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections import Counter
@@ -377,6 +378,27 @@ KEYWORD_SAMPLE = 300
 KEYWORDS = 8
 
 
+@functools.cache
+def _idf() -> tuple[dict[str, float], float]:
+    import jieba.analyse
+
+    table = jieba.analyse.TFIDF()
+    return table.idf_freq, table.median_idf
+
+
+def _place_words() -> frozenset[str]:
+    """Place names say where, not what: keep them out of a problem's keywords."""
+    from routing.models import Place
+
+    names = set()
+    for name in Place.objects.values_list("name", flat=True):
+        names.add(name)
+        names.add(
+            name.removesuffix("街道").removesuffix("地区").removesuffix("区").removesuffix("镇").removesuffix("乡")
+        )
+    return frozenset(n for n in names if len(n) > 1)
+
+
 def problems_refresh(month: dt.date) -> list[ProblemCandidate]:
     """The category × street pairs that grew most against the previous month, with their top words.
 
@@ -400,16 +422,19 @@ def problems_refresh(month: dt.date) -> list[ProblemCandidate]:
     )[:PROBLEM_COUNT]
     candidates = []
     start, end = day_start(month), day_start(next_month(month))
+    place_words = _place_words()
     for rank, (_growth, created, key, row) in enumerate(scored, start=1):
         texts = (
             Ticket.objects.filter(category_id=key[0], street_id=key[1], created_at__gte=start, created_at__lt=end)
             .order_by("-id")
             .values_list("title", "content")[:KEYWORD_SAMPLE]
         )
-        # Document frequency, not raw counts: one long complaint must not outweigh twenty callers.
+        # Document frequency, not raw counts: one long complaint must not outweigh twenty callers;
+        # weighted by jieba's general-corpus IDF so that 油烟 and 烧烤 beat 宣传 and 可是.
         df: Counter[str] = Counter()
         for title, content in texts:
-            df.update({t for t in tokens(f"{title} {content}") if len(t) > 1})
+            df.update({t for t in tokens(f"{title} {content}") if len(t) > 1 and t not in place_words})
+        idf, median = _idf()
         candidates.append(
             ProblemCandidate(
                 month=month,
@@ -419,7 +444,9 @@ def problems_refresh(month: dt.date) -> list[ProblemCandidate]:
                 street_id=key[1],
                 count=created,
                 previous=before.get(key, 0),
-                keywords=[w for w, _ in df.most_common(KEYWORDS)],
+                keywords=[w for w, _ in sorted(df.items(), key=lambda kv: (-kv[1] * idf.get(kv[0], median), kv[0]))][
+                    :KEYWORDS
+                ],
             )
         )
     with transaction.atomic():
