@@ -142,6 +142,10 @@ def rankings(request: HttpRequest) -> HttpResponse:
     if group not in RANKED_GROUPS:
         group = UnitKind.STREET
     stats = Stats(period)
+    table = stats.ranking_table(group)
+    # Hundreds of streets have no ticket in a quiet month: list them as a count, not as empty rows
+    # (the export keeps every unit).
+    shown = [r for r in table if r["ranked"] or r["volume"] or r["rated"]]
     return render(
         request,
         "scores/rankings.html",
@@ -150,7 +154,8 @@ def rankings(request: HttpRequest) -> HttpResponse:
             "group": group,
             "groups": [(g, UnitKind(g).label if g != UnitKind.STREET else "街道乡镇") for g in RANKED_GROUPS],
             "months": _months_choice(),
-            "table": stats.ranking_table(group),
+            "table": shown,
+            "idle": len(table) - len(shown),
             "min_volume": stats.book.for_month(period.last_month).min_volume,
             "query": request.GET.urlencode(),
         },
