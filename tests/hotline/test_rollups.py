@@ -219,3 +219,19 @@ def test_every_new_event_is_queued_by_the_database(flow, kind):
     queued = set(RollupQueue.objects.values_list("event_id", flat=True))
     assert queued == set(TicketEvent.objects.values_list("id", flat=True))
     assert TicketEvent.objects.filter(kind=kind, id__in=queued).exists()
+
+
+def test_rebuild_command(flow, city):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    flow.closed()
+    out = StringIO()
+    call_command("rollups_rebuild", stdout=out)
+    assert "已重建" in out.getvalue() and UnitDayStat.objects.filter(unit=city.street_a).exists()
+    month = timezone.localdate().strftime("%Y-%m")
+    call_command("rollups_rebuild", "--month", month, "--no-problems", stdout=StringIO())
+    assert UnitDayStat.objects.filter(unit=city.street_a).count() == 1
+    with pytest.raises(CommandError):
+        call_command("rollups_rebuild", "--month", "2026-13")
