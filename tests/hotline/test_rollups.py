@@ -235,3 +235,50 @@ def test_rebuild_command(flow, city):
     assert UnitDayStat.objects.filter(unit=city.street_a).count() == 1
     with pytest.raises(CommandError):
         call_command("rollups_rebuild", "--month", "2026-13")
+
+
+def test_refresh_skips_while_another_run_holds_the_lock(transactional_db, city):
+    """Two refreshes never recompute the same day at once: the second leaves the queue for later."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from hotline.rollups import ADVISORY_LOCK
+    from tests.flow import Flow
+
+    Flow(city).closed()
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+            held.set()
+            release.wait(10)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    try:
+        result = rollups_refresh()
+        assert result.skipped and RollupQueue.objects.exists() and not UnitDayStat.objects.exists()
+    finally:
+        release.set()
+        holder.join()
+    assert rollups_refresh().events > 0 and UnitDayStat.objects.exists()
+
+
+@pytest.mark.worker
+def test_a_rating_reaches_the_rollups_through_the_real_worker(celery_worker_process, city):
+    """The callback's on-commit kick runs refresh_rollups on the worker: no beat needed."""
+    import time
+
+    from tests.flow import Flow
+
+    Flow(city).closed()
+    deadline = time.time() + 30
+    while not UnitDayStat.objects.filter(unit=city.street_a, rated=1).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    row = UnitDayStat.objects.get(unit=city.street_a)
+    assert (row.rated, row.satisfied) == (1, 1)
+    assert not RollupQueue.objects.exists()
