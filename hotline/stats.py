@@ -319,3 +319,71 @@ def scoped_unit(user, unit_id: str | int | None, tree: UnitTree | None = None) -
     if unit is None:
         raise NotFound("单位不存在或无权查看。")
     return unit
+
+
+# --- the same figures as tables, for CSV/Excel export ------------------------------------------------
+
+SCORE_COLUMNS = [
+    ("volume", "派单量"),
+    ("rated", "有效回访"),
+    ("response_rate", "响应率%"),
+    ("resolution_rate", "解决率%"),
+    ("satisfaction_rate", "满意率%"),
+    ("composite", "综合得分"),
+    ("on_time_rate", "按时反馈率%"),
+    ("overdue", "超期"),
+    ("reopened", "重办"),
+    ("invalid_callbacks", "无效回访"),
+    ("exempted", "免责"),
+]
+
+
+def figure_table(stats: Stats, figure: str) -> tuple[list[str], list[list]]:
+    """Headers and rows of one dashboard figure (none of them holds personal data)."""
+    if figure == "summary":
+        data = stats.summary()
+        return [label for _, label in SCORE_COLUMNS], [[data[key] for key, _ in SCORE_COLUMNS]]
+    if figure == "volume":
+        data = stats.volume_trend()
+        return ["日期" if stats.period.kind == "month" else "月份", "件数"], [
+            list(r) for r in zip(data["labels"], data["values"], strict=True)
+        ]
+    if figure == "rates":
+        data = stats.rates_trend()
+        keys = ["rated", "response_rate", "resolution_rate", "satisfaction_rate", "composite"]
+        rows = [[label, *(data[k][i] for k in keys)] for i, label in enumerate(data["labels"])]
+        return ["月份", "有效回访", "响应率%", "解决率%", "满意率%", "综合得分"], rows
+    if figure == "categories":
+        return ["分类", "件数"], [[r["category"], r["count"]] for r in stats.top_categories(limit=100)]
+    if figure == "heatmap":
+        data = stats.heatmap()
+        grid = [[0] * 24 for _ in range(7)]
+        for hour, dow, n in data["cells"]:
+            grid[dow][hour] = n
+        return ["星期", *data["hours"]], [[WEEKDAYS[d], *grid[d]] for d in range(7)]
+    if figure == "overdue":
+        return ["单位", "超期", "派单量"], [
+            [r["name"], r["overdue"], r["received"]] for r in stats.overdue_by_unit(limit=1000)
+        ]
+    if figure == "districts":
+        return ["区", *(label for _, label in SCORE_COLUMNS)], [
+            [r["name"], *(r[key] for key, _ in SCORE_COLUMNS)] for r in stats.district_table()
+        ]
+    if figure == "problems":
+        return ["排名", "分类", "地点", "本月", "上月", "增长", "高频词"], [
+            [p["rank"], p["category"], p["place"], p["count"], p["previous"], p["growth"], "、".join(p["keywords"])]
+            for p in stats.problems()
+        ]
+    raise KeyError(figure)
+
+
+FIGURE_LABELS = {
+    "summary": "考核汇总",
+    "volume": "诉求量趋势",
+    "rates": "三率趋势",
+    "categories": "分类排行",
+    "heatmap": "时段热力图",
+    "overdue": "超期单位",
+    "districts": "各区汇总",
+    "problems": "每月一题候选",
+}

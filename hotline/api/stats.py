@@ -18,7 +18,7 @@ from hotline.models import Exemption
 from hotline.scores import RANKED_GROUPS
 from hotline.selectors import tickets_visible_to
 from hotline.services.privacy import access_log_record, caller_view, sees_full_pii
-from hotline.stats import Period, Stats, scoped_unit
+from hotline.stats import FIGURE_LABELS, Period, Stats, figure_table, scoped_unit
 
 
 def errors(*codes: int) -> dict:
@@ -51,6 +51,26 @@ def _payload(stats: Stats, **data) -> dict:
     }
 
 
+def _figure_export(name: str, *, hub_only: bool):
+    @extend_schema(
+        operation_id=f"stats_{name}_export",
+        description=f"导出“{FIGURE_LABELS[name]}”为CSV或Excel（不含个人信息）。",
+        parameters=[*PERIOD_PARAMS, *([] if hub_only else [UNIT_PARAM]), FORMAT_PARAM],
+        responses={200: FILE, **errors(400, 401, 403, 404)},
+    )
+    @api_view(["GET"])
+    @permission_classes([IsAuthenticated, HubOnly] if hub_only else [IsAuthenticated])
+    def view(request):
+        fmt = export_format(request.query_params.get("filetype"))
+        stats = _stats(request, unit_allowed=not hub_only)
+        headers, rows = figure_table(stats, name)
+        scope = str(stats.unit) if stats.unit else "全市"
+        return table_response(f"{FIGURE_LABELS[name]}-{scope}-{stats.period.key}", headers, rows, fmt)
+
+    view.__name__ = f"stats_{name}_export"
+    return view
+
+
 def _figure(name: str, method: str, *, hub_only: bool = False, doc: str):
     @extend_schema(
         operation_id=f"stats_{name}",
@@ -76,6 +96,9 @@ heatmap = _figure("heatmap", "heatmap", doc="星期×小时的来电热力图。
 overdue = _figure("overdue", "overdue_by_unit", doc="超期最多的承办单位。")
 districts = _figure("districts", "district_table", hub_only=True, doc="各区（含下属单位）的考核汇总。")
 problems = _figure("problems", "problems", hub_only=True, doc="每月一题候选：增长最快的分类×街道及其高频词。")
+
+HUB_ONLY_FIGURES = {"districts", "problems"}
+EXPORTS = {name: _figure_export(name, hub_only=name in HUB_ONLY_FIGURES) for name in FIGURE_LABELS}
 
 
 def _group(request) -> str:

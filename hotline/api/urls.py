@@ -24,6 +24,7 @@ urlpatterns = [
     path("stats/overdue/", stats.overdue, name="api-stats-overdue"),
     path("stats/districts/", stats.districts, name="api-stats-districts"),
     path("stats/problems/", stats.problems, name="api-stats-problems"),
+    *(path(f"stats/{name}/export/", view, name=f"api-stats-{name}-export") for name, view in stats.EXPORTS.items()),
     path("stats/rankings/", stats.rankings, name="api-stats-rankings"),
     path("stats/rankings/export/", stats.rankings_export, name="api-stats-rankings-export"),
     path("stats/units/<int:pk>/", stats.unit_card, name="api-stats-unit"),

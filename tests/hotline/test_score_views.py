@@ -250,3 +250,25 @@ def test_exemption_by_page_from_request_to_decision(client, flow, city):
     assert Exemption.objects.get().status == "pending"  # no reason, no decision
     client.post(f"/scores/exemptions/{exemption.pk}/approve/", {"reason": "核实属实"})
     assert Exemption.objects.get().status == "approved"
+
+
+@pytest.mark.parametrize(
+    "figure", ["summary", "volume", "rates", "categories", "heatmap", "overdue", "districts", "problems"]
+)
+def test_every_dashboard_figure_exports(flow, city, figure):
+    rated(flow, good=True)
+    rollups_refresh()
+    response = api(city.supervisor).get(f"/api/stats/{figure}/export/", {"filetype": "csv"})
+    assert response.status_code == 200, response.content
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows[0]) >= 2
+    if figure == "heatmap":
+        assert len(rows) == 8 and sum(int(v) for r in rows[1:] for v in r[1:]) == 1
+    if figure == "districts":
+        assert rows[1][0] == "朝阳区人民政府" and rows[1][2] == "1"
+    xlsx = api(city.supervisor).get(f"/api/stats/{figure}/export/", {"filetype": "xlsx"})
+    assert load_workbook(io.BytesIO(xlsx.content)).active.max_row == len(rows)
+    if figure in ("districts", "problems"):
+        assert api(city.handler_a).get(f"/api/stats/{figure}/export/").status_code == 403
+    else:
+        assert api(city.handler_b).get(f"/api/stats/{figure}/export/", {"unit": city.street_a.pk}).status_code == 404
