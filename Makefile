@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint fmt bench install clean
+.PHONY: run test test-fast test-e2e screenshots lint fmt bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -x
+
+# Browser end-to-end tests alone (part of `make test` too): Debian's /usr/bin/chromium, headless.
+test-e2e: $(STAMP)
+	$(PY) -m pytest --create-db -q tests/e2e
+
+# Re-take docs/screenshots/*.png from the browser tests (normal runs leave the files alone).
+screenshots: $(STAMP)
+	HOTLINE_SCREENSHOTS=1 $(PY) -m pytest --create-db -q tests/e2e
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
