@@ -16,9 +16,10 @@ from django.conf import settings
 from django.db import transaction
 
 from hotline import services as hotline_services
-from hotline.choices import Role, TicketStatus
+from hotline.choices import EventKind, Role, TicketStatus
 from hotline.errors import DomainError
 from hotline.models import Category, Ticket, Unit, User
+from hotline.services.events import event_record
 from routing.classifier import KeywordClassifier
 from routing.models import ClassifierModel, RoutingDecision, TrainingExample
 from routing.places import PlaceMatch, gazetteer, match_place
@@ -120,6 +121,28 @@ def _suggest(ranked: list[tuple[Category, float]], place: PlaceMatch):
     return suggestions, first_rule
 
 
+def _record_place(ticket: Ticket, place: PlaceMatch) -> None:
+    """Keep the place read from the address on the ticket: search by street, the same-street repeat
+    check and the place statistics all need it, not only this decision."""
+    fields = {
+        "district_id": place.district.id if place.district else None,
+        "street_id": place.street.id if place.street else None,
+        "community_id": place.community.id if place.community else None,
+    }
+    # Only if nobody set a place meanwhile: an operator's choice always wins.
+    if Ticket.objects.filter(pk=ticket.pk, district__isnull=True, street__isnull=True).update(**fields):
+        for name, value in fields.items():
+            setattr(ticket, name, value)
+        event_record(
+            ticket=ticket,
+            kind=EventKind.EDITED,
+            actor=None,
+            from_status=ticket.status,
+            reason=f"智能识别地点：{place.describe()}",
+            payload={"field": "place", "to": place.describe()},
+        )
+
+
 def ticket_route(*, ticket: Ticket, auto_dispatch: bool = True) -> RoutingDecision:
     """Classify, locate and route a received ticket; dispatch it when confident and the place is known."""
     started = time.perf_counter()
@@ -168,6 +191,8 @@ def ticket_route(*, ticket: Ticket, auto_dispatch: bool = True) -> RoutingDecisi
         hold = "自动派单已关闭"
 
     with transaction.atomic():
+        if not (ticket.district_id or ticket.street_id) and (place.district or place.street):
+            _record_place(ticket, place)
         if not operator_chose and ranked:
             hotline_services.ticket_categorize(
                 ticket=ticket, actor=None, category=ranked[0][0], reason=f"智能分类（置信度{confidence:.0%}）"

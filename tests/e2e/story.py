@@ -188,10 +188,8 @@ def resident_rates_unresolved_on_phone(session: Session, city, ticket: Ticket) -
     link = message.get_by_role("link", name=re.compile(r"\/r\/[\w-]+$"))
     url = link.get_attribute("href")
     assert url == link.inner_text() and url.startswith(f"{session.base_url}/r/")
-    # Opened the way an SMS app opens a link. Not tapped in the inbox: templates/dev/sms_inbox.html
-    # puts its table inside the 24rem login card, so on a 375 px screen the link lies outside the
-    # card and a tap there does not reach it.
-    page.goto(url)
+    link.tap()  # the inbox scrolls its table inside the card, so the link is reachable on a phone
+    page.wait_for_url(url)
 
     reply = Assignment.objects.get(ticket=ticket, role=AssignmentRole.LEAD).reply_text
     expect(page.get_by_role("heading", name=ticket.title)).to_be_visible()
@@ -200,9 +198,7 @@ def resident_rates_unresolved_on_phone(session: Session, city, ticket: Ticket) -
     page.get_by_role("radio", name="是", exact=True).tap()
     page.get_by_role("radio", name="未解决", exact=True).tap()
     page.get_by_role("radio", name="不满意", exact=True).tap()
-    # The comment box has no label of its own (templates/rating/rate.html:14 puts it under a
-    # <legend>, which names the group, not the box): found through its group.
-    page.get_by_role("group", name="其他意见（选填）").get_by_role("textbox").fill(RESIDENT_COMMENT)
+    page.get_by_role("textbox", name="其他意见（选填）").fill(RESIDENT_COMMENT)
     expect(page.get_by_role("radio", name="未解决", exact=True)).to_be_checked()
     expect(page.get_by_role("radio", name="不满意", exact=True)).to_be_checked()
     # Nothing on the page may be wider than the phone: no sideways scrolling to reach a button.
@@ -241,7 +237,7 @@ def supervisor_reopens_from_review(session: Session, city, ticket: Ticket) -> Ti
     page = session.desk(city.supervisor)
     expect(page.get_by_role("heading", name="督办审核")).to_be_visible()
     review = page.locator("section").filter(has=page.get_by_role("heading", name=re.compile("^差评复核")))
-    item = review.locator(".item").filter(has=page.get_by_role("link", name=ticket.number))
+    item = review.get_by_role("group", name=ticket.number)
     expect(item).to_contain_text("未解决")
     expect(item).to_contain_text("不满意")
     expect(item).to_contain_text(RESIDENT_COMMENT)

@@ -94,7 +94,7 @@ def test_extension_approved_by_a_supervisor_moves_the_reply_deadline(session, wo
 
     desk = session.desk(c.supervisor)
     section = desk.locator("section").filter(has=desk.get_by_role("heading", name=re.compile("^延期申请")))
-    item = section.locator(".item").filter(has=desk.get_by_role("link", name=ticket.number))
+    item = section.get_by_role("group", name=ticket.number)
     expect(item).to_contain_text(EXTENSION_REASON)
     expect(item).to_contain_text("申请延期 5 个工作日")
     expect(item.get_by_label("批准工作日（可少于申请）")).to_have_value("5")

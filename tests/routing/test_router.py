@@ -34,6 +34,9 @@ def test_confident_ticket_with_known_place_dispatches_itself(router, flow, low_t
     assert decision.predictions[0]["category"] == "0602"
     assert any("油烟" in r["feature"] for r in decision.explanation)
     assert decision.place["street"] == "chaoyang-wangjing"
+    # The place read from the address stays on the ticket (search, repeat calls, statistics).
+    assert (ticket.district, ticket.street) == (router.chaoyang, router.wangjing)
+    assert ticket.events.filter(kind="edited", payload__field="place").count() == 1
     dispatch_event = ticket.events.get(kind="dispatched")
     assert dispatch_event.actor.username == "router"
 
