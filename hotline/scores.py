@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 from django.conf import settings
+from django.db.models import Sum
 
 from hotline.choices import UnitKind
 from hotline.models import ScoreWeights, Unit, UnitDayStat, UnitMonthStat
@@ -228,12 +229,33 @@ class UnitTree:
         return self.subtree(unit.pk) if self.aggregates(unit) else [unit.pk]
 
 
-def month_totals(months: Sequence[dt.date], unit_ids: Iterable[int] | None = None) -> dict:
-    """{(month, unit_id): counters} from the month rollup's per-unit totals."""
-    rows = UnitMonthStat.objects.filter(total=True, month__in=months)
-    if unit_ids is not None:
-        rows = rows.filter(unit_id__in=list(unit_ids))
-    return {(r["month"], r["unit_id"]): r for r in rows.values("month", "unit_id", *COUNTERS)}
+SUMS = {c: Sum(c) for c in COUNTERS}
+
+
+def version_groups(months: Sequence[dt.date], book: WeightBook) -> list[tuple[Weights, list[dt.date]]]:
+    """The period's months grouped by the weights version in force, oldest first.
+
+    Every term of the composite is linear in the counters (composite × rated = 100 × (w1·contacted
+    + w2·resolved + w3·(satisfied + k·basic))), so months under one version can be summed before
+    scoring: one SQL sum per version instead of one per month.
+    """
+    groups: dict[Weights, list[dt.date]] = {}
+    for month in sorted(months):
+        groups.setdefault(book.for_month(month), []).append(month)
+    return list(groups.items())
+
+
+def group_totals(
+    months: Sequence[dt.date], book: WeightBook, unit_ids: Iterable[int] | None = None
+) -> list[tuple[Weights, dict[int, dict]]]:
+    """Per version group: {unit_id: summed counters} from the month rollup's per-unit totals."""
+    out = []
+    for weights, group in version_groups(months, book):
+        rows = UnitMonthStat.objects.filter(total=True, month__in=group)
+        if unit_ids is not None:
+            rows = rows.filter(unit_id__in=list(unit_ids))
+        out.append((weights, {r["unit_id"]: r for r in rows.values("unit_id").annotate(**SUMS).order_by()}))
+    return out
 
 
 def score_units(
@@ -242,36 +264,54 @@ def score_units(
     *,
     tree: UnitTree | None = None,
     book: WeightBook | None = None,
-    totals: dict | None = None,
+    totals: list | None = None,
 ) -> dict[int, Score]:
-    """Score each unit over the months (subtrees summed per month before scoring)."""
+    """Score each unit over the months (a district's subtree summed before scoring)."""
     tree = tree or UnitTree()
     book = book or WeightBook()
     units = list(units)
     if totals is None:
-        wanted = {m for u in units for m in tree.members(u)}
-        totals = month_totals(months, wanted)
+        totals = group_totals(months, book, {m for u in units for m in tree.members(u)})
     scores = {}
     for unit in units:
         members = tree.members(unit)
         monthly = []
-        for month in months:
+        for weights, by_unit in totals:
             counters = empty_counters()
             for member in members:
-                row = totals.get((month, member))
+                row = by_unit.get(member)
                 if row:
                     add_counters(counters, row)
-            monthly.append((book.for_month(month), counters))
+            monthly.append((weights, counters))
         scores[unit.pk] = score(monthly)
     return scores
 
 
+def score_rows(months: Sequence[dt.date], *, book: WeightBook, unit_ids: Iterable[int] | None = None) -> Score:
+    """One score for the whole city (or a set of units) over the months."""
+    monthly = []
+    for weights, group in version_groups(months, book):
+        rows = UnitMonthStat.objects.filter(total=True, month__in=group)
+        if unit_ids is not None:
+            rows = rows.filter(unit_id__in=list(unit_ids))
+        sums = rows.aggregate(**SUMS)
+        monthly.append((weights, {c: sums[c] or 0 for c in COUNTERS}))
+    return score(monthly)
+
+
 def score_city(months: Sequence[dt.date], *, book: WeightBook | None = None) -> Score:
-    book = book or WeightBook()
-    per_month: dict[dt.date, dict[str, int]] = {m: empty_counters() for m in months}
-    for (month, _unit), row in month_totals(months).items():
-        add_counters(per_month[month], row)
-    return score([(book.for_month(m), per_month[m]) for m in months])
+    return score_rows(months, book=book or WeightBook())
+
+
+def scores_by_month(
+    months: Sequence[dt.date], *, book: WeightBook, unit_ids: Iterable[int] | None = None
+) -> dict[dt.date, Score]:
+    """A score per month (for trends), from one grouped query."""
+    rows = UnitMonthStat.objects.filter(total=True, month__in=months)
+    if unit_ids is not None:
+        rows = rows.filter(unit_id__in=list(unit_ids))
+    sums = {r["month"]: r for r in rows.values("month").annotate(**SUMS).order_by()}
+    return {m: score([(book.for_month(m), {c: (sums.get(m) or {}).get(c) or 0 for c in COUNTERS})]) for m in months}
 
 
 def peer_group(unit: Unit) -> str:
@@ -282,8 +322,7 @@ def rankings(months: Sequence[dt.date], group: str, *, tree: UnitTree | None = N
     """One peer group's table: ranked units by composite (ties share a rank), then the unranked."""
     tree = tree or UnitTree()
     peers = [u for u in tree.units.values() if u.is_active and peer_group(u) == group]
-    wanted = {m for u in peers for m in tree.members(u)}
-    scores = score_units(months, peers, tree=tree, totals=month_totals(months, wanted))
+    scores = score_units(months, peers, tree=tree)
     ranked = sorted(
         (u for u in peers if scores[u.pk].ranked),
         key=lambda u: (-scores[u.pk].composite, -scores[u.pk].rated, u.code),

@@ -31,14 +31,11 @@ from hotline.rollups import day_start, month_start, next_month
 from hotline.scores import (
     UnitTree,
     WeightBook,
-    add_counters,
-    empty_counters,
-    month_totals,
     peer_group,
     rankings,
-    score,
     score_city,
     score_units,
+    scores_by_month,
 )
 
 WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
@@ -155,20 +152,9 @@ class Stats:
         keys = ("response_rate", "resolution_rate", "satisfaction_rate", "composite", "rated")
         for key in keys:
             series[key] = []
-        if self.unit is None:
-            totals = month_totals(months)
-            book = self.book
-            per_month = {x: empty_counters() for x in months}
-            for (month, _u), row in totals.items():
-                add_counters(per_month[month], row)
-            scores = [score([(book.for_month(x), per_month[x])]).as_dict() for x in months]
-        else:
-            members = self.tree.members(self.unit)
-            totals = month_totals(months, members)
-            scores = [
-                score_units([x], [self.unit], tree=self.tree, book=self.book, totals=totals)[self.unit.pk].as_dict()
-                for x in months
-            ]
+        members = None if self.unit is None else self.tree.members(self.unit)
+        by_month = scores_by_month(months, book=self.book, unit_ids=members)
+        scores = [by_month[x].as_dict() for x in months]
         for s in scores:
             for key in keys:
                 series[key].append(s[key])
