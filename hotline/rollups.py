@@ -222,8 +222,15 @@ def _recompute_months(first: dt.date, after: dt.date) -> None:
     """Month rows for months in [first, after), summed from the day rows."""
     UnitMonthStat.objects.filter(month__gte=first, month__lt=after).delete()
     IntakeMonthStat.objects.filter(month__gte=first, month__lt=after).delete()
-    sums = {c: Sum(c) for c in COUNTERS}
-    columns = {"month": "m", "unit_id": "u", "category_id": "c", "total": "t", **{c: c for c in COUNTERS}}
+    sums = {c: Sum(c) for c in COUNTERS} | {"days": Count("id")}
+    columns = {
+        "month": "m",
+        "unit_id": "u",
+        "category_id": "c",
+        "total": "t",
+        "days": "days",
+        **{c: c for c in COUNTERS},
+    }
     days = UnitDayStat.objects.filter(day__gte=first, day__lt=after)
     for category, total in ((F("category_id"), False), (_null_id(), True)):
         rows = (
@@ -243,12 +250,13 @@ def _recompute_months(first: dt.date, after: dt.date) -> None:
         "street_id": "s",
         "created": "created",
         "answered": "answered",
+        "days": "days",
     }
     for district, street, by_place in ((F("district_id"), F("street_id"), True), (_null_id(), _null_id(), False)):
         rows = (
             intake.annotate(m=TruncMonth("day"), p=Value(by_place), c=F("category_id"), d=district, s=street)
             .values("m", "p", "c", "d", "s")
-            .annotate(created=Sum("created"), answered=Sum("answered"))
+            .annotate(created=Sum("created"), answered=Sum("answered"), days=Count("id"))
             .order_by()
         )
         _insert_select(IntakeMonthStat, intake_columns, rows)
@@ -305,14 +313,117 @@ def dirty_days(event_ids: list[int]) -> set[dt.date]:
 
 
 def recompute(days: Iterable[dt.date]) -> list[dt.date]:
-    """Recompute the given days and every month they fall in. Returns the months."""
+    """Recompute the given days whole, and carry the change into their months. Returns the months.
+
+    Re-summing a month costs ~200k day rows at city scale; instead the month rows get the
+    difference between the days' old and new sums (PostgreSQL), which is what keeps a day's
+    refresh within its budget. SQLite, the development fallback, simply re-sums the months.
+    """
     days = set(days)
-    for start, end in day_ranges(days):
-        _recompute_days(start, end)
+    ranges = day_ranges(days)
     months = sorted({month_start(d) for d in days})
-    for month in months:
-        _recompute_months(month, next_month(month))
+    if connection.vendor != "postgresql":
+        for start, end in ranges:
+            _recompute_days(start, end)
+        for month in months:
+            _recompute_months(month, next_month(month))
+        return months
+    with connection.cursor() as cursor:
+        for spec in DELTAS:
+            spec.prepare(cursor)
+            spec.capture(cursor, ranges, sign=-1)
+        for start, end in ranges:
+            _recompute_days(start, end)
+        for spec in DELTAS:
+            spec.capture(cursor, ranges, sign=1)
+            spec.apply(cursor)
     return months
+
+
+@dataclass(frozen=True)
+class MonthDelta:
+    """Applies (new − old) day sums to a month table whose rows are keyed by ``keys``."""
+
+    day_table: str
+    month_table: str
+    keys: tuple[str, ...]  # grouping columns of the detail rows, besides the month
+    counters: tuple[str, ...]
+    # (flag column, value for detail rows, value for summary rows, keys nulled in summary rows)
+    summary: tuple[str, bool, bool, tuple[str, ...]]
+
+    @property
+    def delta(self) -> str:
+        return f"rollup_delta_{self.month_table}"
+
+    @property
+    def diff(self) -> str:
+        return f"rollup_diff_{self.month_table}"
+
+    def prepare(self, cursor) -> None:
+        cols = ", ".join([*(f"{k} bigint" for k in self.keys), "n bigint", *(f"{c} bigint" for c in self.counters)])
+        flag = self.summary[0]
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.delta} (m date, {cols}) ON COMMIT DELETE ROWS")
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.diff} (m date, {flag} boolean, {cols}) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {self.delta}, {self.diff}")
+
+    def capture(self, cursor, ranges, *, sign: int) -> None:
+        where = " OR ".join("(day >= %s AND day < %s)" for _ in ranges)
+        params = [d for r in ranges for d in r]
+        keys = ", ".join(self.keys)
+        sums = ", ".join(f"{sign} * sum({c})" for c in self.counters)
+        cursor.execute(
+            f"INSERT INTO {self.delta} SELECT date_trunc('month', day)::date, {keys}, {sign} * count(*), {sums}"
+            f" FROM {self.day_table} WHERE {where} GROUP BY 1, {keys}",
+            params,
+        )
+
+    def apply(self, cursor) -> None:
+        flag, detail, summary, nulled = self.summary
+        keys = ", ".join(self.keys)
+        sums = ", ".join(f"sum({c})" for c in self.counters)
+        summary_keys = ", ".join("NULL" if k in nulled else k for k in self.keys)
+        kept = ", ".join(k for k in self.keys if k not in nulled)
+        cursor.execute(
+            f"INSERT INTO {self.diff} SELECT m, {detail}, {keys}, sum(n), {sums} FROM {self.delta}"
+            f" GROUP BY m, {keys} UNION ALL SELECT m, {summary}, {summary_keys}, sum(n), {sums} FROM {self.delta}"
+            f" GROUP BY m{', ' + kept if kept else ''}"
+        )
+        match = " AND ".join(
+            ["ms.month = d.m", f"ms.{flag} = d.{flag}", *(f"ms.{k} IS NOT DISTINCT FROM d.{k}" for k in self.keys)]
+        )
+        sets = ", ".join(["days = ms.days + d.n", *(f"{c} = ms.{c} + d.{c}" for c in self.counters)])
+        cursor.execute(f"UPDATE {self.month_table} ms SET {sets} FROM {self.diff} d WHERE {match}")
+        columns = ", ".join(["month", flag, *self.keys, "days", *self.counters])
+        values = ", ".join(
+            ["d.m", f"d.{flag}", *(f"d.{k}" for k in self.keys), "d.n", *(f"d.{c}" for c in self.counters)]
+        )
+        cursor.execute(
+            f"INSERT INTO {self.month_table} ({columns}) SELECT {values} FROM {self.diff} d"
+            f" WHERE d.n > 0 AND NOT EXISTS (SELECT 1 FROM {self.month_table} ms WHERE {match})"
+        )
+        cursor.execute(
+            f"DELETE FROM {self.month_table} WHERE days = 0 AND month IN (SELECT DISTINCT m FROM {self.diff})"
+        )
+
+
+DELTAS = (
+    MonthDelta(
+        day_table="hotline_unitdaystat",
+        month_table="hotline_unitmonthstat",
+        keys=("unit_id", "category_id"),
+        counters=UnitDayStat.COUNTERS,
+        summary=("total", False, True, ("category_id",)),
+    ),
+    MonthDelta(
+        day_table="hotline_intakedaystat",
+        month_table="hotline_intakemonthstat",
+        keys=("category_id", "district_id", "street_id"),
+        counters=("created", "answered"),
+        summary=("by_place", True, False, ("district_id", "street_id")),
+    ),
+)
 
 
 def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:

@@ -89,6 +89,9 @@ class UnitMonthStat(_Counters):
     unit = models.ForeignKey("hotline.Unit", on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey("hotline.Category", null=True, on_delete=models.CASCADE, related_name="+")
     total = models.BooleanField(default=False)
+    # How many day rows this row sums: the incremental refresh applies day deltas to month rows
+    # and drops a row when nothing is left under it, exactly as a rebuild would not create it.
+    days = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = "单位月汇总"
@@ -136,6 +139,7 @@ class IntakeMonthStat(models.Model):
 
     month = models.DateField()
     by_place = models.BooleanField(default=True)
+    days = models.PositiveIntegerField(default=0)  # day rows summed (see UnitMonthStat.days)
     category = models.ForeignKey("hotline.Category", null=True, on_delete=models.CASCADE, related_name="+")
     district = models.ForeignKey("routing.Place", null=True, on_delete=models.CASCADE, related_name="+")
     street = models.ForeignKey("routing.Place", null=True, on_delete=models.CASCADE, related_name="+")
