@@ -2,6 +2,33 @@
 
 from django.db import migrations, models
 
+# Existing month rows learn how many day rows they sum; the incremental refresh relies on it.
+BACKFILL = [
+    """UPDATE hotline_unitmonthstat ms SET days = s.n FROM (
+         SELECT date_trunc('month', day)::date m, unit_id, category_id, count(*) n
+         FROM hotline_unitdaystat GROUP BY 1, 2, 3) s
+       WHERE NOT ms.total AND ms.month = s.m AND ms.unit_id = s.unit_id
+         AND ms.category_id IS NOT DISTINCT FROM s.category_id""",
+    """UPDATE hotline_unitmonthstat ms SET days = s.n FROM (
+         SELECT date_trunc('month', day)::date m, unit_id, count(*) n FROM hotline_unitdaystat GROUP BY 1, 2) s
+       WHERE ms.total AND ms.month = s.m AND ms.unit_id = s.unit_id""",
+    """UPDATE hotline_intakemonthstat ms SET days = s.n FROM (
+         SELECT date_trunc('month', day)::date m, category_id, district_id, street_id, count(*) n
+         FROM hotline_intakedaystat GROUP BY 1, 2, 3, 4) s
+       WHERE ms.by_place AND ms.month = s.m AND ms.category_id IS NOT DISTINCT FROM s.category_id
+         AND ms.district_id IS NOT DISTINCT FROM s.district_id AND ms.street_id IS NOT DISTINCT FROM s.street_id""",
+    """UPDATE hotline_intakemonthstat ms SET days = s.n FROM (
+         SELECT date_trunc('month', day)::date m, category_id, count(*) n FROM hotline_intakedaystat GROUP BY 1, 2) s
+       WHERE NOT ms.by_place AND ms.month = s.m AND ms.category_id IS NOT DISTINCT FROM s.category_id""",
+]
+
+
+def backfill(apps, schema_editor):
+    # SQLite (development fallback) re-sums whole months on refresh and never reads the column.
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in BACKFILL:
+            schema_editor.execute(statement)
+
 
 class Migration(migrations.Migration):
 
@@ -20,4 +47,5 @@ class Migration(migrations.Migration):
             name='days',
             field=models.PositiveIntegerField(default=0),
         ),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
