@@ -3,10 +3,11 @@
 1. an operator takes the call and enters it by keyboard alone; the router dispatches it to 望京街道;
 2. 望京街道's handler signs for it in the workbench and replies on the ticket page;
 3. the resident opens the SMS link on a phone and says: not resolved, not satisfied;
-4. a supervisor reopens it from the review queue; it goes back to 望京街道 with a new reply clock.
+4. a supervisor reopens it from the review queue; it goes back to 望京街道 with a new reply clock;
+5. 望京街道's score card shows the rating: one valid callback, not resolved, listed to follow up.
 
-``reopened_after_bad_rating`` runs all four and returns the ticket, so later steps (the unit's
-score page) can be appended to the same chain.
+``reopened_after_bad_rating`` runs steps 1–4 and returns the ticket; ``unit_sees_the_rating_in_its_score``
+is step 5.
 """
 
 from __future__ import annotations
@@ -270,3 +271,29 @@ def reopened_after_bad_rating(session: Session, city) -> Ticket:
     ticket = street_handler_signs_and_replies(session, city, ticket)
     ticket = resident_rates_unresolved_on_phone(session, city, ticket)
     return supervisor_reopens_from_review(session, city, ticket)
+
+
+# --- 5. the unit's score card -------------------------------------------------------------------------
+
+
+def unit_sees_the_rating_in_its_score(session: Session, city, ticket: Ticket) -> None:
+    """The rating reached the rollups through the worker (no beat runs here) and the card shows it."""
+    from hotline.models import UnitDayStat
+
+    eventually(
+        lambda: UnitDayStat.objects.filter(unit=city.street_a, rated=1).exists(), what="the rating in the rollups"
+    )
+    page = session.desk(city.manager_a)
+    page.get_by_role("link", name="考核").click()
+    expect(page.get_by_role("heading", name="望京街道办事处 · 考核卡")).to_be_visible()
+    kpis = page.locator(".kpis")
+    expect(kpis).to_contain_text("有效回访 1 件")
+    expect(kpis.locator(".kpi").filter(has_text="解决率")).to_contain_text("0.00%")
+    expect(kpis.locator(".kpi").filter(has_text="响应率")).to_contain_text("100.00%")
+    # 100 × (0.1 × 1 + 0.5 × 0 + 0.4 × 0): contacted, but neither resolved nor satisfied.
+    expect(page.get_by_test_id("composite")).to_have_text("10.00")
+    follow_up = page.locator("section").filter(has=page.get_by_role("heading", name=re.compile("^待跟进差评")))
+    expect(follow_up.get_by_role("link", name=ticket.number)).to_be_visible()
+    expect(follow_up).to_contain_text(RESIDENT_COMMENT)
+    expect(page.locator("[data-chart=rates][data-loaded]")).to_have_count(1)  # the trend chart drew
+    shot(page, "11-unit-score", full_page=True)

@@ -32,6 +32,7 @@ def test_resident_opens_the_sms_link_on_a_phone_and_rates_unresolved_and_dissati
 
 
 def test_bad_rating_is_reopened_by_a_supervisor_and_goes_back_to_the_street_with_a_new_clock(session, world):
-    """The whole chain through the browser (further steps, such as the unit's score, append here)."""
+    """The whole chain through the browser, ending on the unit's score card."""
     ticket = story.reopened_after_bad_rating(session, world.city)
     assert ticket.lead_unit == world.city.street_a
+    story.unit_sees_the_rating_in_its_score(session, world.city, ticket)
