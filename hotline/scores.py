@@ -202,11 +202,33 @@ def score(monthly: Sequence[tuple[Weights, dict[str, int]]]) -> Score:
 # --- reading the rollups ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    """What scoring needs of a unit. Plain tuples, not model instances: a ranking touches every
+    unit of the city on each request, and building ~700 model objects cost more than the query."""
+
+    pk: int
+    code: str
+    name: str
+    short_name: str
+    kind: str
+    parent_id: int | None
+    is_active: bool
+
+    FIELDS = ("pk", "code", "name", "short_name", "kind", "parent_id", "is_active")
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+    def get_kind_display(self) -> str:
+        return UnitKind(self.kind).label
+
+
 class UnitTree:
     """The unit hierarchy in memory (a few hundred rows): parents aggregate their children."""
 
-    def __init__(self, units: Iterable[Unit] | None = None) -> None:
-        self.units = {u.pk: u for u in (units if units is not None else Unit.objects.all())}
+    def __init__(self) -> None:
+        self.units = {row[0]: UnitRef(*row) for row in Unit.objects.values_list(*UnitRef.FIELDS)}
         self.children: dict[int, list[int]] = defaultdict(list)
         for u in self.units.values():
             if u.parent_id:
@@ -220,12 +242,12 @@ class UnitTree:
             stack.extend(self.children.get(current, ()))
         return out
 
-    def aggregates(self, unit: Unit) -> bool:
+    def aggregates(self, unit: Unit | UnitRef) -> bool:
         """Districts (and the hub) are scored on their whole subtree. A street is scored on its own
         tickets: sub-dispatch to a community leaves the street the accountable lead unit."""
         return unit.kind in (UnitKind.DISTRICT, UnitKind.HUB)
 
-    def members(self, unit: Unit) -> list[int]:
+    def members(self, unit: Unit | UnitRef) -> list[int]:
         return self.subtree(unit.pk) if self.aggregates(unit) else [unit.pk]
 
 
@@ -314,11 +336,11 @@ def scores_by_month(
     return {m: score([(book.for_month(m), {c: (sums.get(m) or {}).get(c) or 0 for c in COUNTERS})]) for m in months}
 
 
-def peer_group(unit: Unit) -> str:
+def peer_group(unit: Unit | UnitRef) -> str:
     return UnitKind.peer_group(unit.kind)
 
 
-def rankings(months: Sequence[dt.date], group: str, *, tree: UnitTree | None = None) -> list[tuple[Unit, Score]]:
+def rankings(months: Sequence[dt.date], group: str, *, tree: UnitTree | None = None) -> list[tuple[UnitRef, Score]]:
     """One peer group's table: ranked units by composite (ties share a rank), then the unranked."""
     tree = tree or UnitTree()
     peers = [u for u in tree.units.values() if u.is_active and peer_group(u) == group]
