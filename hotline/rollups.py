@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import BigIntegerField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, ExtractHour, TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -96,6 +96,12 @@ def _events(start: dt.date, end: dt.date) -> QuerySet[TicketEvent]:
     return TicketEvent.objects.filter(created_at__gte=day_start(start), created_at__lt=day_start(end))
 
 
+def _ticket(column: str) -> Subquery:
+    """The ticket's current value, looked up per event by primary key. A join lets the planner
+    hash the whole ticket table (a million rows) to serve one day's few thousand events."""
+    return Subquery(Ticket.objects.filter(pk=OuterRef("ticket_id")).values(column)[:1])
+
+
 def unit_day_query(start: dt.date, end: dt.date) -> QuerySet:
     exempt = TicketEvent.objects.filter(
         ticket_id=OuterRef("ticket_id"), unit_id=OuterRef("unit_id"), kind=EventKind.EXEMPTION_APPROVED
@@ -107,7 +113,7 @@ def unit_day_query(start: dt.date, end: dt.date) -> QuerySet:
         _events(start, end)
         .filter(unit__isnull=False, kind__in=UNIT_KINDS)
         .annotate(is_exempt=Exists(exempt))
-        .annotate(d_day=TruncDate("created_at"), d_unit=F("unit_id"), d_category=F("ticket__category_id"))
+        .annotate(d_day=TruncDate("created_at"), d_unit=F("unit_id"), d_category=_ticket("category_id"))
         .values("d_day", "d_unit", "d_category")
         .annotate(
             received=Count("id", filter=Q(kind=EventKind.DISPATCHED)),
@@ -134,9 +140,9 @@ def intake_day_query(start: dt.date, end: dt.date) -> QuerySet:
         .filter(kind__in=[EventKind.CREATED, EventKind.ANSWERED])
         .annotate(
             d_day=TruncDate("created_at"),
-            d_category=F("ticket__category_id"),
-            d_district=F("ticket__district_id"),
-            d_street=F("ticket__street_id"),
+            d_category=_ticket("category_id"),
+            d_district=_ticket("district_id"),
+            d_street=_ticket("street_id"),
         )
         .values("d_day", "d_category", "d_district", "d_street")
         .annotate(
@@ -329,6 +335,9 @@ def recompute(days: Iterable[dt.date]) -> list[dt.date]:
             _recompute_months(month, next_month(month))
         return months
     with connection.cursor() as cursor:
+        # The day queries carry a dozen FILTERed aggregates: PostgreSQL's JIT would spend ~1 s
+        # compiling them to run for 10 ms (also off for every connection, see settings).
+        cursor.execute("SET LOCAL jit = off")
         for spec in DELTAS:
             spec.prepare(cursor)
             spec.capture(cursor, ranges, sign=-1)
@@ -390,22 +399,34 @@ class MonthDelta:
             f" GROUP BY m, {keys} UNION ALL SELECT m, {summary}, {summary_keys}, sum(n), {sums} FROM {self.delta}"
             f" GROUP BY m{', ' + kept if kept else ''}"
         )
-        match = " AND ".join(
-            ["ms.month = d.m", f"ms.{flag} = d.{flag}", *(f"ms.{k} IS NOT DISTINCT FROM d.{k}" for k in self.keys)]
-        )
+        # Equality on COALESCE (ids are positive) rather than IS NOT DISTINCT FROM, so the few thousand
+        # changed keys hash-join against the affected months' rows; a nested loop over a month
+        # index with the keys as filters took seconds per day at a million tickets.
+        nullable = [f"COALESCE(ms.{k}, 0) = COALESCE(d.{k}, 0)" for k in self.keys]
+        months = sorted({m for (m,) in self._months(cursor)})
+        match = " AND ".join(["ms.month = d.m", f"ms.{flag} = d.{flag}", *nullable])
+        scope = "ms.month = ANY(%s)"
+        cursor.execute(f"ANALYZE {self.diff}")  # temp tables get no statistics otherwise
+        cursor.execute("SET LOCAL enable_nestloop = off")
         sets = ", ".join(["days = ms.days + d.n", *(f"{c} = ms.{c} + d.{c}" for c in self.counters)])
-        cursor.execute(f"UPDATE {self.month_table} ms SET {sets} FROM {self.diff} d WHERE {match}")
+        cursor.execute(
+            f"UPDATE {self.month_table} ms SET {sets} FROM {self.diff} d WHERE {scope} AND {match}", [months]
+        )
         columns = ", ".join(["month", flag, *self.keys, "days", *self.counters])
         values = ", ".join(
             ["d.m", f"d.{flag}", *(f"d.{k}" for k in self.keys), "d.n", *(f"d.{c}" for c in self.counters)]
         )
         cursor.execute(
             f"INSERT INTO {self.month_table} ({columns}) SELECT {values} FROM {self.diff} d"
-            f" WHERE d.n > 0 AND NOT EXISTS (SELECT 1 FROM {self.month_table} ms WHERE {match})"
+            f" WHERE d.n > 0 AND NOT EXISTS (SELECT 1 FROM {self.month_table} ms WHERE {scope} AND {match})",
+            [months],
         )
-        cursor.execute(
-            f"DELETE FROM {self.month_table} WHERE days = 0 AND month IN (SELECT DISTINCT m FROM {self.diff})"
-        )
+        cursor.execute("SET LOCAL enable_nestloop = on")
+        cursor.execute(f"DELETE FROM {self.month_table} WHERE days = 0 AND month = ANY(%s)", [months])
+
+    def _months(self, cursor) -> list[tuple[dt.date]]:
+        cursor.execute(f"SELECT DISTINCT m FROM {self.diff}")
+        return cursor.fetchall()
 
 
 DELTAS = (

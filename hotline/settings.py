@@ -147,6 +147,10 @@ else:
 # After a PostgreSQL restart, a pooled connection is dead: check it before use so the
 # web app recovers on its own instead of failing the first request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Every query here is OLTP-sized; PostgreSQL's JIT would spend up to a second compiling the
+    # FILTERed aggregates of the rollups and dashboards in order to run them for milliseconds.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get("HOTLINE_PG_OPTIONS", "-c jit=off")
 DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("HOTLINE_TEST_DB", "test_hotline")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
