@@ -209,6 +209,8 @@ CACHES = {
             "CACHE_PREFIX", f"hotline-{DATABASES['default']['TEST']['NAME']}" if TESTING else "hotline"
         ),
         "TIMEOUT": 300,
+        # An unreachable Redis must fail fast (rate limits fail open), never hang a request.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 

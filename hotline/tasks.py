@@ -63,7 +63,11 @@ def send_sms(message_id: int) -> str:
     return outcome
 
 
-@shared_task(name="hotline.tasks.sweep_sms_outbox", ignore_result=True, acks_late=True, time_limit=120)
+# The soft limit must be set with the hard one: the global soft limit (240 s) above a task's hard
+# limit makes Celery refuse to queue the task at all, so beat could never run this sweep.
+@shared_task(
+    name="hotline.tasks.sweep_sms_outbox", ignore_result=True, acks_late=True, soft_time_limit=90, time_limit=120
+)
 def sweep_sms_outbox() -> dict:
     from hotline.services.sms import sms_outbox_sweep
 

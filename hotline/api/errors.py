@@ -20,7 +20,10 @@ def exception_handler(exc, context):
             {"detail": "输入有误。", "code": "invalid", "errors": fields}, status=status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("工单不存在或无权查看。")
+        # Reference data says what is missing; everything else is about tickets, and for those the
+        # answer is the same whether the ticket does not exist or belongs to another unit.
+        view = context.get("view")
+        exc = exceptions.NotFound(getattr(view, "not_found_message", "工单不存在或无权查看。"))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -3,11 +3,60 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 
-from hotline.choices import ACTIVE_ASSIGNMENT_STATUSES, Priority, RequestType, TicketStatus
-from hotline.models import Assignment, Ticket
+from hotline.choices import ACTIVE_ASSIGNMENT_STATUSES, Priority, RequestType, TicketStatus, UnitKind
+from hotline.models import Assignment, Ticket, Unit
 from hotline.phones import PhoneError, normalize_phone
+
+
+class StrictFilterForm(forms.Form):
+    """A filter that is given must mean something.
+
+    django-filter reads an empty or unreadable enum, date or boolean as "no filter", so
+    `?priority=` or `?is_active=null` silently returned everything, which an integration would take
+    for a filtered answer (found by schemathesis). Free-text filters may still be empty.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField) or name not in self.data:
+                continue
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name)]
+            if any(str(v).strip() == "" for v in values):
+                self.add_error(name, "筛选条件不能为空；不筛选时请不要传这个参数。")
+        return cleaned
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is an error rather than "no filter"."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in {"true", "1"}:
+            return True
+        if text in {"false", "0"}:
+            return False
+        raise ValidationError("请填写 true 或 false。", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class UnitFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=UnitKind.choices, label="单位类型")
+    is_active = StrictBooleanFilter(label="启用")
+
+    class Meta:
+        model = Unit
+        fields: list[str] = []
+        form = StrictFilterForm
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -27,6 +76,7 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields: list[str] = []
+        form = StrictFilterForm
 
     def filter_phone(self, qs, name, value):
         try:

@@ -11,7 +11,7 @@ from routing.models import Place
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Unit
@@ -19,7 +19,7 @@ class UnitSerializer(serializers.ModelSerializer):
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Category
@@ -37,10 +37,10 @@ class TicketListSerializer(serializers.ModelSerializer):
     """List rows never carry personal data in full, for any role."""
 
     caller_phone = serializers.SerializerMethodField()
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    lead_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    street = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    lead_unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    street = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Ticket
@@ -110,8 +110,8 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class RequestSerializer(serializers.ModelSerializer):
-    unit = serializers.SlugRelatedField(source="assignment.unit", slug_field="code", read_only=True)
-    suggested_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    unit = serializers.SlugRelatedField(source="assignment.unit", slug_field="code", read_only=True, allow_null=True)
+    suggested_unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = TicketRequest
@@ -130,9 +130,10 @@ class RequestSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    actor_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Null for system events (the router, the deadline sweep) and events without a unit.
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    actor_unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = TicketEvent
@@ -161,8 +162,8 @@ class TicketDetailSerializer(TicketListSerializer):
     assignments = AssignmentSerializer(many=True, read_only=True)
     requests = RequestSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
-    master = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    community = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    master = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    community = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta(TicketListSerializer.Meta):
         fields = [
@@ -186,8 +187,22 @@ class TicketDetailSerializer(TicketListSerializer):
         return {"name": view.name, "phone": view.phone, "masked": view.masked}
 
 
+class BoundedCharField(serializers.CharField):
+    """A CharField whose max_length counts what the client sent, as the published schema says.
+
+    DRF trims whitespace before checking max_length, so "    " + 100 characters passed a field
+    documented as maxLength 100 (found by schemathesis). Clients generated from the schema must be
+    able to trust it, so the raw input is measured.
+    """
+
+    def run_validation(self, data=serializers.empty):
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().run_validation(data)
+
+
 class TicketCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=100, allow_blank=False)
+    title = BoundedCharField(max_length=100, allow_blank=False)
     content = serializers.CharField(allow_blank=False)
     request_type = serializers.ChoiceField(choices=RequestType.choices)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
@@ -195,10 +210,10 @@ class TicketCreateSerializer(serializers.Serializer):
     category = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.filter(is_active=True), required=False, allow_null=True
     )
-    caller_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    caller_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    caller_id = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    caller_name = BoundedCharField(max_length=50, required=False, allow_blank=True, default="")
+    caller_phone = BoundedCharField(max_length=40, required=False, allow_blank=True, default="")
+    caller_id = BoundedCharField(max_length=40, required=False, allow_blank=True, default="")
+    address = BoundedCharField(max_length=200, required=False, allow_blank=True, default="")
     district = PlaceField("district")
     street = PlaceField("street")
     community = PlaceField("community")
@@ -212,15 +227,15 @@ class TicketCreateSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, allow_blank=False)
+    reason = BoundedCharField(max_length=2000, allow_blank=False)
 
 
 class OptionalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = BoundedCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class AnswerSerializer(serializers.Serializer):
-    answer = serializers.CharField(max_length=5000, allow_blank=False)
+    answer = BoundedCharField(max_length=5000, allow_blank=False)
 
 
 def _unit_field(**kwargs):
@@ -230,7 +245,7 @@ def _unit_field(**kwargs):
 class DispatchSerializer(serializers.Serializer):
     lead_unit = _unit_field()
     assist_units = _unit_field(many=True, required=False, default=list)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = BoundedCharField(max_length=2000, required=False, allow_blank=True, default="")
     category = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Category.objects.filter(is_active=True),
@@ -243,12 +258,12 @@ class DispatchSerializer(serializers.Serializer):
 
 class SubdispatchSerializer(serializers.Serializer):
     unit = _unit_field()
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = BoundedCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ReplySerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=HandlingResult.choices)
-    text = serializers.CharField(max_length=5000)
+    text = BoundedCharField(max_length=5000)
     contacted = serializers.BooleanField()
 
 
@@ -275,12 +290,12 @@ class CallbackSerializer(serializers.Serializer):
     contacted = serializers.BooleanField()
     resolved = serializers.BooleanField()
     satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
-    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    comment = BoundedCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class MergeSerializer(serializers.Serializer):
-    master = serializers.CharField(max_length=16, help_text="主工单编号")
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    master = BoundedCharField(max_length=16, help_text="主工单编号")
+    reason = BoundedCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class SuperviseSerializer(ReasonSerializer):
@@ -296,8 +311,8 @@ class RevealSerializer(ReasonSerializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+    username = BoundedCharField(max_length=150)
+    password = BoundedCharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -337,3 +352,15 @@ class DuplicateSerializer(serializers.Serializer):
     reason = serializers.CharField()
     similarity = serializers.FloatField()
     same_caller = serializers.BooleanField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API (hotline.api.errors), documented so clients can rely on it."""
+
+    detail = serializers.CharField(help_text="给人看的说明")
+    code = serializers.CharField(help_text="机器可读的错误码，例如 invalid、not_found、illegal_transition、locked_out")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="字段错误：{字段: [说明, …]}（仅 400）",
+    )

@@ -11,19 +11,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import NotFound as NotFoundError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from hotline import selectors, services
 from hotline.api import serializers as s
-from hotline.api.filters import TicketFilter
+from hotline.api.filters import TicketFilter, UnitFilter
+from hotline.api.throttles import FailOpenScopedRateThrottle
 from hotline.choices import AccessAction, TicketStatus
 from hotline.errors import InvalidInput, NotFound
 from hotline.models import Category, Ticket, Unit
@@ -31,18 +38,34 @@ from hotline.services.privacy import access_log_record, ticket_view_logged
 from routing.selectors import duplicates_for, knowledge_search
 from routing.services import latest_decision, ticket_dispatch_with_feedback, ticket_route_safely
 
+# Every error the API can answer, each with the one error body (hotline.api.errors), so the
+# published schema lists every status code a client will meet (checked by schemathesis).
+ERROR_RESPONSES = {
+    400: OpenApiResponse(s.ErrorSerializer, description="输入有误：{detail, code, errors}"),
+    401: OpenApiResponse(s.ErrorSerializer, description="未登录或令牌无效"),
+    403: OpenApiResponse(s.ErrorSerializer, description="角色无权执行该操作"),
+    404: OpenApiResponse(s.ErrorSerializer, description="不存在或无权查看"),
+    409: OpenApiResponse(s.ErrorSerializer, description="当前状态不允许该操作，或已被他人处理"),
+    429: OpenApiResponse(s.ErrorSerializer, description="登录失败次数过多或请求太频繁"),
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: ERROR_RESPONSES[code] for code in codes}
+
 
 class TokenView(APIView):
     """Exchange a username and password for an API token (integrations use `Authorization: Token …`)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenSerializer, 400: OpenApiResponse(description="用户名或密码错误")},
+        # 429: throttled, or the account is locked after repeated failures (django-axes).
+        responses={200: s.TokenSerializer, **errors(400, 429)},
     )
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
@@ -57,14 +80,24 @@ class TokenView(APIView):
         return Response({"token": token.key})
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: s.UnitSerializer(many=True), **errors(400, 401)}),
+    retrieve=extend_schema(responses={200: s.UnitSerializer, **errors(401, 404)}),
+)
 class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+    not_found_message = "单位不存在。"
     serializer_class = s.UnitSerializer
     queryset = Unit.objects.select_related("parent").order_by("kind", "code")
-    filterset_fields = ["kind", "is_active"]
+    filterset_class = UnitFilter
     pagination_class = None
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: s.CategorySerializer(many=True), **errors(401)}),
+    retrieve=extend_schema(responses={200: s.CategorySerializer, **errors(401, 404)}),
+)
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    not_found_message = "分类不存在。"
     serializer_class = s.CategorySerializer
     queryset = Category.objects.select_related("parent").order_by("code")
     pagination_class = None
@@ -77,6 +110,26 @@ class TicketCursorPagination(CursorPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    # DRF answers a tampered cursor with 404 and ignores a malformed page_size; both are the
+    # client's input errors, so they get the API's 400 with the field named (found by schemathesis).
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFoundError as exc:
+            raise InvalidInput.field("cursor", "分页游标无效，请从第一页重新开始。") from exc
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise InvalidInput.field("page_size", f"每页条数须为正整数（最多{self.max_page_size}）。")
+        return min(size, self.max_page_size)
 
 
 @dataclass(frozen=True)
@@ -226,14 +279,11 @@ TRANSITIONS: dict[str, Transition] = {
     ),
 }
 
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="输入有误：{detail, code, errors}"),
-    403: OpenApiResponse(description="角色无权执行该操作"),
-    404: OpenApiResponse(description="工单不存在或无权查看"),
-    409: OpenApiResponse(description="当前状态不允许该操作，或已被他人处理"),
-}
 
-
+@extend_schema_view(
+    list=extend_schema(responses={200: s.TicketListSerializer(many=True), **errors(400, 401)}),
+    retrieve=extend_schema(responses={200: s.TicketDetailSerializer, **errors(401, 404)}),
+)
 class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     pagination_class = TicketCursorPagination
     filterset_class = TicketFilter
@@ -288,7 +338,7 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
 
-    @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketDetailSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketDetailSerializer, **errors(400, 401, 403)})
     def create(self, request, *args, **kwargs):
         data = s.TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -307,10 +357,13 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(
         request=s.RevealSerializer,
-        responses={200: inline_serializer("Revealed", {"phone": serializers.CharField()}), **ERROR_RESPONSES},
+        responses={
+            200: inline_serializer("Revealed", {"phone": serializers.CharField()}),
+            **errors(400, 401, 403, 404, 409),
+        },
     )
     @action(detail=True, methods=["post"], url_path="reveal-phone")
-    def reveal_phone(self, request, pk=None):
+    def reveal_phone(self, request, pk=None, format=None):  # format: the router's ".json" suffix routes
         """显示完整号码（承办单位，需填写理由，写入访问日志；保密工单不可）。"""
         ticket = self.get_object()
         data = s.RevealSerializer(data=request.data)
@@ -330,7 +383,14 @@ class HubOnly(BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_hub)
 
 
-@extend_schema(responses={200: s.RoutingDecisionSerializer, **ERROR_RESPONSES})
+# Routed with <int:pk> (hotline/api/urls.py), which matches digits only: say so, so clients and the
+# fuzzer do not send a negative id that never reaches this view (Django's HTML 404 would answer).
+@extend_schema(
+    parameters=[
+        OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="工单 ID")
+    ],
+    responses={200: s.RoutingDecisionSerializer, **errors(401, 403, 404)},
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, HubOnly])
 def ticket_routing(request, pk: int):
@@ -344,7 +404,7 @@ def ticket_routing(request, pk: int):
 
 @extend_schema(
     parameters=[OpenApiParameter("q", str, required=True, description="检索词")],
-    responses={200: s.KnowledgeHitSerializer(many=True), **ERROR_RESPONSES},
+    responses={200: s.KnowledgeHitSerializer(many=True), **errors(400, 401, 403)},
 )
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, HubOnly])
@@ -364,7 +424,7 @@ def knowledge(request):
         OpenApiParameter("street", str, description="街道编码"),
         OpenApiParameter("text", str),
     ],
-    responses={200: s.DuplicateSerializer(many=True), **ERROR_RESPONSES},
+    responses={200: s.DuplicateSerializer(many=True), **errors(400, 401, 403)},
 )
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, HubOnly])
@@ -400,16 +460,23 @@ def duplicates(request):
 
 
 def _make_transition_endpoint(name: str, spec: Transition):
-    def endpoint(self, request, pk=None):
+    # `format` comes from the router's suffix routes (/api/tickets/1/sign.json); without it
+    # those answered 500 (found by the IDOR route walk in tests/security/test_idor.py).
+    def endpoint(self, request, pk=None, format=None):
         return self._transition(request, name)
 
     # Prefixed: a bare "dispatch" would replace APIView.dispatch itself.
     endpoint.__name__ = f"transition_{name.replace('-', '_')}"
     endpoint.__doc__ = spec.summary
-    endpoint = extend_schema(
-        summary=spec.summary, request=spec.serializer, responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES}
+    endpoint = action(detail=True, methods=["post"], url_path=name, url_name=name)(endpoint)
+    # After @action, not before: action() replaces the function's kwargs, where extend_schema keeps
+    # its annotation; applied first, every transition was documented with the TicketDetail body as
+    # its request and 200 as its only answer (found by schemathesis).
+    return extend_schema(
+        summary=spec.summary,
+        request=spec.serializer,
+        responses={200: s.TicketDetailSerializer, **errors(400, 401, 403, 404, 409)},
     )(endpoint)
-    return action(detail=True, methods=["post"], url_path=name, url_name=name)(endpoint)
 
 
 for _name, _spec in TRANSITIONS.items():
