@@ -303,19 +303,47 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
-def dirty_days(event_ids: list[int]) -> set[dt.date]:
-    """The days whose rows the given events can change: their own, and for exemption decisions
-    and edits, every day on which their ticket has an event."""
-    events = TicketEvent.objects.filter(id__in=event_ids)
-    days = set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct())
-    retro = events.filter(kind__in=RETROACTIVE_KINDS).values("ticket_id")
-    days |= set(
-        TicketEvent.objects.filter(ticket_id__in=retro)
-        .annotate(d=TruncDate("created_at"))
-        .values_list("d", flat=True)
-        .distinct()
+def dirty_days(event_ids: Iterable[int] | None = None, *, queued_up_to: int | None = None) -> set[dt.date]:
+    """The days whose rows some events can change: their own, and for exemption decisions and
+    edits, every day on which their ticket has an event. The events are given by id, or as
+    "everything queued up to this id" (the refresh's batch)."""
+    if connection.vendor != "postgresql":
+        ids = (
+            RollupQueue.objects.filter(event_id__lte=queued_up_to).values("event_id")
+            if event_ids is None
+            else event_ids
+        )
+        events = TicketEvent.objects.filter(id__in=ids)
+        days = set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct())
+        retro = events.filter(kind__in=RETROACTIVE_KINDS).values("ticket_id")
+        days |= set(
+            TicketEvent.objects.filter(ticket_id__in=retro)
+            .annotate(d=TruncDate("created_at"))
+            .values_list("d", flat=True)
+            .distinct()
+        )
+        return days
+    # Driven from the (small) batch, probing the trail by primary key: a planner left to itself
+    # may hash the whole trail to find a few thousand rows.
+    if event_ids is None:
+        # The queue churns faster than autovacuum re-analyses it: with stale statistics a join
+        # looked like millions of rows. An id array probed through the primary key does not care.
+        source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(ARRAY("
+        source += "SELECT event_id FROM hotline_rollupqueue WHERE event_id <= %s))"
+        params: list = [queued_up_to]
+    else:
+        source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(%s)"
+        params = [list(event_ids)]
+    tz = timezone.get_current_timezone_name()
+    sql = (
+        f"WITH ev AS MATERIALIZED ({source}) "
+        "SELECT DISTINCT (created_at AT TIME ZONE %s)::date FROM ev UNION "
+        "SELECT DISTINCT (x.created_at AT TIME ZONE %s)::date FROM hotline_ticketevent x "
+        "WHERE x.ticket_id IN (SELECT ticket_id FROM ev WHERE kind = ANY(%s))"
     )
-    return days
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, tz, tz, list(RETROACTIVE_KINDS)])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def recompute(days: Iterable[dt.date]) -> list[dt.date]:
@@ -447,6 +475,13 @@ DELTAS = (
 )
 
 
+def _batch_high(batch: int) -> int:
+    """The id of the ``batch``-th oldest queued event (or the newest, if fewer are queued)."""
+    ids = RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)
+    nth = list(ids[batch - 1 : batch])
+    return nth[0] if nth else (ids.last() or 0)
+
+
 def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
     """Fold queued events into the rollups: the incremental path (Celery beat, every minute)."""
     began = time.perf_counter()
@@ -455,12 +490,17 @@ def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
         if not _try_lock():
             result.skipped = True
             return result
-        ids = list(RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)[:batch])
-        if ids:
-            result.days = sorted(dirty_days(ids))
+        # The oldest ``batch`` queued events, as an id range: joining the queue beats shipping
+        # thousands of ids back and forth. A row committed later with a lower id stays queued
+        # (the DELETE below sees only what this snapshot saw) and is folded in next time.
+        bounds = RollupQueue.objects.filter(event_id__lte=_batch_high(batch)).aggregate(
+            high=Max("event_id"), n=Count("*")
+        )
+        if bounds["n"]:
+            queued = RollupQueue.objects.filter(event_id__lte=bounds["high"])
+            result.days = sorted(dirty_days(queued_up_to=bounds["high"]))
             result.months = recompute(result.days)
-            RollupQueue.objects.filter(event_id__in=ids).delete()
-        result.events = len(ids)
+            result.events = queued.delete()[0]
     result.seconds = time.perf_counter() - began
     return result
 
