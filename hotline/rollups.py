@@ -102,7 +102,7 @@ def _ticket(column: str) -> Subquery:
     return Subquery(Ticket.objects.filter(pk=OuterRef("ticket_id")).values(column)[:1])
 
 
-def unit_day_query(start: dt.date, end: dt.date) -> QuerySet:
+def unit_day_query(events: QuerySet[TicketEvent]) -> QuerySet:
     exempt = TicketEvent.objects.filter(
         ticket_id=OuterRef("ticket_id"), unit_id=OuterRef("unit_id"), kind=EventKind.EXEMPTION_APPROVED
     )
@@ -110,8 +110,7 @@ def unit_day_query(start: dt.date, end: dt.date) -> QuerySet:
     valid = callback & Q(payload__valid=True)
     rated = valid & Q(is_exempt=False)
     return (
-        _events(start, end)
-        .filter(unit__isnull=False, kind__in=UNIT_KINDS)
+        events.filter(unit__isnull=False, kind__in=UNIT_KINDS)
         .annotate(is_exempt=Exists(exempt))
         .annotate(d_day=TruncDate("created_at"), d_unit=F("unit_id"), d_category=_ticket("category_id"))
         .values("d_day", "d_unit", "d_category")
@@ -134,10 +133,9 @@ def unit_day_query(start: dt.date, end: dt.date) -> QuerySet:
     )
 
 
-def intake_day_query(start: dt.date, end: dt.date) -> QuerySet:
+def intake_day_query(events: QuerySet[TicketEvent]) -> QuerySet:
     return (
-        _events(start, end)
-        .filter(kind__in=[EventKind.CREATED, EventKind.ANSWERED])
+        events.filter(kind__in=[EventKind.CREATED, EventKind.ANSWERED])
         .annotate(
             d_day=TruncDate("created_at"),
             d_category=_ticket("category_id"),
@@ -153,10 +151,9 @@ def intake_day_query(start: dt.date, end: dt.date) -> QuerySet:
     )
 
 
-def hour_city_query(start: dt.date, end: dt.date) -> QuerySet:
+def hour_city_query(events: QuerySet[TicketEvent]) -> QuerySet:
     return (
-        _events(start, end)
-        .filter(kind=EventKind.CREATED)
+        events.filter(kind=EventKind.CREATED)
         .annotate(d_day=TruncDate("created_at"), d_hour=ExtractHour("created_at"), d_unit=_null_id())
         .values("d_day", "d_hour", "d_unit")
         .annotate(count=Count("id"))
@@ -164,10 +161,9 @@ def hour_city_query(start: dt.date, end: dt.date) -> QuerySet:
     )
 
 
-def hour_unit_query(start: dt.date, end: dt.date) -> QuerySet:
+def hour_unit_query(events: QuerySet[TicketEvent]) -> QuerySet:
     return (
-        _events(start, end)
-        .filter(kind=EventKind.DISPATCHED, unit__isnull=False)
+        events.filter(kind=EventKind.DISPATCHED, unit__isnull=False)
         .annotate(d_day=TruncDate("created_at"), d_hour=ExtractHour("created_at"), d_unit=F("unit_id"))
         .values("d_day", "d_hour", "d_unit")
         .annotate(count=Count("id"))
@@ -175,7 +171,7 @@ def hour_unit_query(start: dt.date, end: dt.date) -> QuerySet:
     )
 
 
-def _insert_select(model, columns: dict[str, str], qs: QuerySet) -> int:
+def _insert_select(model, columns: dict[str, str], qs: QuerySet, *, table: str | None = None) -> int:
     """INSERT INTO model (columns) SELECT … FROM (qs): the rows never travel through Python.
 
     ``columns`` maps table columns to the queryset's output names; selecting by name from a derived
@@ -186,37 +182,35 @@ def _insert_select(model, columns: dict[str, str], qs: QuerySet) -> int:
     targets = ", ".join(q(c) for c in columns)
     sources = ", ".join(f"src.{q(s)}" for s in columns.values())
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {q(model._meta.db_table)} ({targets}) SELECT {sources} FROM ({sql}) src", params)
+        target = table or q(model._meta.db_table)
+        cursor.execute(f"INSERT INTO {target} ({targets}) SELECT {sources} FROM ({sql}) src", params)
         return cursor.rowcount
 
 
 COUNTERS = UnitDayStat.COUNTERS
 
 
+UNIT_DAY_COLUMNS = {"day": "d_day", "unit_id": "d_unit", "category_id": "d_category", **{c: c for c in COUNTERS}}
+INTAKE_DAY_COLUMNS = {
+    "day": "d_day",
+    "category_id": "d_category",
+    "district_id": "d_district",
+    "street_id": "d_street",
+    "created": "created",
+    "answered": "answered",
+}
+HOUR_COLUMNS = {"day": "d_day", "hour": "d_hour", "unit_id": "d_unit", "count": "count"}
+
+
 def _recompute_days(start: dt.date, end: dt.date) -> None:
     UnitDayStat.objects.filter(day__gte=start, day__lt=end).delete()
     IntakeDayStat.objects.filter(day__gte=start, day__lt=end).delete()
     HourStat.objects.filter(day__gte=start, day__lt=end).delete()
-    _insert_select(
-        UnitDayStat,
-        {"day": "d_day", "unit_id": "d_unit", "category_id": "d_category", **{c: c for c in COUNTERS}},
-        unit_day_query(start, end),
-    )
-    _insert_select(
-        IntakeDayStat,
-        {
-            "day": "d_day",
-            "category_id": "d_category",
-            "district_id": "d_district",
-            "street_id": "d_street",
-            "created": "created",
-            "answered": "answered",
-        },
-        intake_day_query(start, end),
-    )
-    hour_columns = {"day": "d_day", "hour": "d_hour", "unit_id": "d_unit", "count": "count"}
-    _insert_select(HourStat, hour_columns, hour_city_query(start, end))
-    _insert_select(HourStat, hour_columns, hour_unit_query(start, end))
+    events = _events(start, end)
+    _insert_select(UnitDayStat, UNIT_DAY_COLUMNS, unit_day_query(events))
+    _insert_select(IntakeDayStat, INTAKE_DAY_COLUMNS, intake_day_query(events))
+    _insert_select(HourStat, HOUR_COLUMNS, hour_city_query(events))
+    _insert_select(HourStat, HOUR_COLUMNS, hour_unit_query(events))
 
 
 def _null_id() -> Cast:
@@ -278,6 +272,7 @@ class RollupResult:
     months: list[dt.date] = field(default_factory=list)
     seconds: float = 0.0
     skipped: bool = False  # another run held the lock; the queue waits for the next one
+    mode: str = ""  # "append" (counts added) or "recompute" (days recomputed from raw events)
 
     def as_dict(self) -> dict:
         return {
@@ -286,6 +281,7 @@ class RollupResult:
             "months": [m.strftime("%Y-%m") for m in self.months],
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
+            "mode": self.mode,
         }
 
 
@@ -482,27 +478,129 @@ def _batch_high(batch: int) -> int:
     return nth[0] if nth else (ids.last() or 0)
 
 
+def _snapshot() -> None:
+    """One snapshot for the whole refresh or rebuild (call first in the transaction).
+
+    What the day queries read and which queue rows are consumed must agree exactly: in READ
+    COMMITTED an event committed between two statements could be counted by a recompute while
+    its queue row survives, and then be added a second time by the next append fold.
+    """
+    # Nested in a caller's transaction (tests do that), the caller's snapshot rules.
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _consume_days(ranges: list[tuple[dt.date, dt.date]]) -> int:
+    """Queue rows of events on recomputed days: they are counted now, and must not be added again."""
+    events = TicketEvent.objects.none()
+    for start, end in ranges:
+        events = events | _events(start, end)
+    return RollupQueue.objects.filter(event_id__in=events.values("id")).delete()[0]
+
+
 def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
-    """Fold queued events into the rollups: the incremental path (Celery beat, every minute)."""
+    """Fold queued events into the rollups: the incremental path (Celery beat, every minute).
+
+    Most batches only add (a call, a dispatch, a reply, a rating): their counts are added to the
+    day and month rows they touch, at a cost proportional to the batch. A batch holding an
+    exemption decision or an edit, which change what earlier events count as, recomputes the
+    days concerned from raw events instead. Both leave exactly what a rebuild would write.
+    """
     began = time.perf_counter()
     result = RollupResult()
     with transaction.atomic():
+        _snapshot()
         if not _try_lock():
             result.skipped = True
             return result
-        # The oldest ``batch`` queued events, as an id range: joining the queue beats shipping
-        # thousands of ids back and forth. A row committed later with a lower id stays queued
-        # (the DELETE below sees only what this snapshot saw) and is folded in next time.
-        bounds = RollupQueue.objects.filter(event_id__lte=_batch_high(batch)).aggregate(
-            high=Max("event_id"), n=Count("*")
-        )
-        if bounds["n"]:
-            queued = RollupQueue.objects.filter(event_id__lte=bounds["high"])
-            result.days = sorted(dirty_days(queued_up_to=bounds["high"]))
-            result.months = recompute(result.days)
-            result.events = queued.delete()[0]
+        high = _batch_high(batch)
+        ids = list(RollupQueue.objects.filter(event_id__lte=high).values_list("event_id", flat=True))
+        if ids:
+            retroactive = TicketEvent.objects.filter(id__in=ids, kind__in=RETROACTIVE_KINDS).exists()
+            if connection.vendor == "postgresql" and not retroactive:
+                result.mode = "append"
+                result.days, result.months = _fold(ids)
+                result.events = RollupQueue.objects.filter(event_id__in=ids).delete()[0]
+            else:
+                result.mode = "recompute"
+                result.days = sorted(dirty_days(ids))
+                result.months = recompute(result.days)
+                result.events = RollupQueue.objects.filter(event_id__in=ids).delete()[0]
+                result.events += _consume_days(day_ranges(result.days))
     result.seconds = time.perf_counter() - began
     return result
+
+
+@dataclass(frozen=True)
+class DayAdd:
+    """Adds a batch's counts to a day table, and hands the same counts to its month table."""
+
+    table: str
+    constraint: str
+    keys: tuple[str, ...]  # besides the day
+    counters: tuple[str, ...]
+    month: MonthDelta | None
+
+    @property
+    def scratch(self) -> str:
+        return f"rollup_add_{self.table}"
+
+    def fold(self, cursor, queries: list[tuple[dict[str, str], QuerySet]]) -> None:
+        cols = ", ".join(["day date", *(f"{k} bigint" for k in self.keys), *(f"{c} bigint" for c in self.counters)])
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.scratch} ({cols}) ON COMMIT DELETE ROWS")
+        cursor.execute(f"TRUNCATE {self.scratch}")
+        for columns, qs in queries:
+            _insert_select(None, columns, qs, table=self.scratch)
+        names = ["day", *self.keys, *self.counters]
+        listed = ", ".join(names)
+        adds = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in self.counters)
+        # Several queries (city and unit hours) may land on one key: add them up first.
+        grouped = f"SELECT day, {', '.join(self.keys)}, {', '.join(f'sum({c}) AS {c}' for c in self.counters)}"
+        grouped += f" FROM {self.scratch} GROUP BY day, {', '.join(self.keys)}"
+        upsert = (
+            f"INSERT INTO {self.table} AS t ({listed}) {grouped}"
+            f" ON CONFLICT ON CONSTRAINT {self.constraint} DO UPDATE SET {adds}"
+        )
+        if self.month is None:
+            cursor.execute(upsert)
+            return
+        match = " AND ".join(["up.day = a.day", *(f"COALESCE(up.{k}, 0) = COALESCE(a.{k}, 0)" for k in self.keys)])
+        # A key new to the day table adds a day row under its month row (``days``); xmax = 0
+        # is how PostgreSQL tells an inserted row from an updated one in RETURNING.
+        cursor.execute(
+            f"WITH up AS ({upsert} RETURNING (t.xmax = 0) AS inserted, t.day, {', '.join('t.' + k for k in self.keys)})"
+            f" INSERT INTO {self.month.delta} SELECT date_trunc('month', a.day)::date,"
+            f" {', '.join('a.' + k for k in self.keys)}, up.inserted::int, {', '.join('a.' + c for c in self.counters)}"
+            f" FROM ({grouped}) a JOIN up ON {match}"
+        )
+
+
+def _fold(ids: list[int]) -> tuple[list[dt.date], list[dt.date]]:
+    """Add the counts of these (non-retroactive) events to the day and month rows (PostgreSQL)."""
+    events = TicketEvent.objects.filter(id__in=ids)
+    days = sorted(set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct()))
+    unit_month, intake_month = DELTAS
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        for spec in DELTAS:
+            spec.prepare(cursor)
+        DayAdd("hotline_unitdaystat", "unitdaystat_key", ("unit_id", "category_id"), COUNTERS, unit_month).fold(
+            cursor, [(UNIT_DAY_COLUMNS, unit_day_query(events))]
+        )
+        DayAdd(
+            "hotline_intakedaystat",
+            "intakedaystat_key",
+            ("category_id", "district_id", "street_id"),
+            ("created", "answered"),
+            intake_month,
+        ).fold(cursor, [(INTAKE_DAY_COLUMNS, intake_day_query(events))])
+        DayAdd("hotline_hourstat", "hourstat_key", ("hour", "unit_id"), ("count",), None).fold(
+            cursor, [(HOUR_COLUMNS, hour_city_query(events)), (HOUR_COLUMNS, hour_unit_query(events))]
+        )
+        for spec in DELTAS:
+            spec.apply(cursor)
+    return days, sorted({month_start(d) for d in days})
 
 
 def rollups_rebuild(*, months: Iterable[dt.date] | None = None) -> RollupResult:
@@ -510,6 +608,7 @@ def rollups_rebuild(*, months: Iterable[dt.date] | None = None) -> RollupResult:
     began = time.perf_counter()
     result = RollupResult()
     with transaction.atomic():
+        _snapshot()
         _lock()
         if months is None:
             bounds = TicketEvent.objects.order_by().aggregate(first=Min("created_at"), last=Max("created_at"))
@@ -522,13 +621,13 @@ def rollups_rebuild(*, months: Iterable[dt.date] | None = None) -> RollupResult:
                 _recompute_days(first, after)
                 _recompute_months(first, after)
                 result.months = _months_between(first, after)
-            # Everything queued so far is now included.
-            high = TicketEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            result.events = RollupQueue.objects.filter(event_id__lte=high).delete()[0]
+            # Everything this snapshot sees is now counted; rows committed after it stay queued.
+            result.events = RollupQueue.objects.all().delete()[0]
         else:
             for month in sorted({month_start(m) for m in months}):
                 _recompute_days(month, next_month(month))
                 _recompute_months(month, next_month(month))
+                result.events += _consume_days([(month, next_month(month))])
                 result.months.append(month)
     result.seconds = time.perf_counter() - began
     return result

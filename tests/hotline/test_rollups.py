@@ -119,25 +119,26 @@ def test_incremental_refreshes_equal_a_rebuild_across_days_and_retroactive_chang
         for t in tickets:
             services.ticket_sign(ticket=t, actor=city.handler_a)
             reply(flow, flow.reload(t))
-    rollups_refresh()
+    assert rollups_refresh().mode == "append"  # plain additions: counts added, nothing recomputed
     with on_day(d2, hour=23):
         # A correction reaches back to day 1, where the ticket was dispatched under the old category.
         services.ticket_categorize(ticket=tickets[2], actor=city.dispatcher, category=other, reason="分类纠正")
         rate(flow.reload(tickets[0]))
         rate(flow.reload(tickets[1]), resolved=False, satisfaction=Satisfaction.DISSATISFIED)
         rate(flow.reload(tickets[2]), satisfaction=Satisfaction.BASIC)
-    rollups_refresh()
+    assert rollups_refresh().mode == "recompute"  # the category correction reaches back to day 1
     with on_day(d3):
         services.ticket_reopen(ticket=flow.reload(tickets[1]), actor=city.supervisor, reason="复核后重办")
         exemption = services.exemption_request(
             ticket=tickets[1], actor=city.handler_a, reason_kind=ExemptionReason.MALICIOUS, reason="诉求人表示恶意差评"
         )
-    rollups_refresh()
+    assert rollups_refresh().mode == "append"  # a request changes nothing until it is decided
     before_exemption = UnitDayStat.objects.get(day=d2, unit=city.street_a, category=city.category)
     assert (before_exemption.rated, before_exemption.dissatisfied, before_exemption.exempted) == (2, 1, 0)
     with on_day(d4):
         services.exemption_decide(exemption=exemption, actor=city.supervisor, approve=True, reason="核实为恶意评价")
     incremental = rollups_refresh()
+    assert incremental.mode == "recompute"
     assert d2 in incremental.days and d4 in incremental.days  # the exemption reached back to the rating's day
 
     after = UnitDayStat.objects.get(day=d2, unit=city.street_a, category=city.category)
