@@ -283,3 +283,22 @@ def test_a_rating_reaches_the_rollups_through_the_real_worker(celery_worker_proc
     row = UnitDayStat.objects.get(unit=city.street_a)
     assert (row.rated, row.satisfied) == (1, 1)
     assert not RollupQueue.objects.exists()
+
+
+def test_the_routers_category_in_the_same_batch_is_simply_counted_under_it(flow, city):
+    """Categorising a call just taken is an edit, but nothing of the ticket was counted yet."""
+    ticket = flow.new(category=None)
+    services.ticket_categorize(ticket=ticket, actor=None, category=city.category, reason="智能分类")
+    services.ticket_dispatch(ticket=flow.reload(ticket), actor=city.dispatcher, lead_unit=city.street_a)
+    result = rollups_refresh()
+    assert result.mode == "append"
+    assert IntakeDayStat.objects.get().category_id == city.category.pk
+    before = snapshot()
+    rollups_rebuild()
+    assert snapshot() == before
+    # The same edit after the call was counted does reach back.
+    later = flow.new(category=None)
+    rollups_refresh()
+    services.ticket_categorize(ticket=later, actor=city.dispatcher, category=city.category, reason="分类纠正")
+    assert rollups_refresh().mode == "recompute"
+    assert IntakeDayStat.objects.get().created == 2
