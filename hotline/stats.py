@@ -68,6 +68,9 @@ class Period:
     @classmethod
     def parse(cls, month: str | None = None, year: str | None = None) -> Period:
         today = timezone.localdate()
+        # Both are checked: a year view with a malformed month is a client error, not a month ignored.
+        if month and not re.fullmatch(r"(20\d\d)-(0[1-9]|1[0-2])", month.strip()):
+            raise InvalidInput.field("month", "月份格式应为YYYY-MM，例如2026-10。")
         if year:
             if not re.fullmatch(r"20\d\d", year.strip()):
                 raise InvalidInput.field("year", "年份格式应为YYYY，例如2026。")

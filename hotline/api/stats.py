@@ -33,7 +33,16 @@ UNIT_PARAM = OpenApiParameter("unit", int, description="单位ID：区为其下�
 # Not "format": DRF reserves that query parameter for renderer negotiation.
 FORMAT_PARAM = OpenApiParameter("filetype", str, enum=["csv", "xlsx"], description="导出格式（默认csv）")
 FIGURE = OpenApiResponse(OpenApiTypes.OBJECT, description="统计数据（来自汇总表）")
-FILE = OpenApiResponse(OpenApiTypes.BINARY, description="CSV或Excel文件")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_responses(*codes: int) -> dict:
+    """A download: CSV (UTF-8 with BOM) or Excel, as ``filetype`` asks; errors stay JSON."""
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV文件（UTF-8，带BOM）"),
+        (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="Excel文件"),
+        **{(code, "application/json"): ERROR_RESPONSES[code] for code in codes},
+    }
 
 
 def _stats(request, *, unit_allowed: bool = True) -> Stats:
@@ -56,7 +65,7 @@ def _figure_export(name: str, *, hub_only: bool):
         operation_id=f"stats_{name}_export",
         description=f"导出“{FIGURE_LABELS[name]}”为CSV或Excel（不含个人信息）。",
         parameters=[*PERIOD_PARAMS, *([] if hub_only else [UNIT_PARAM]), FORMAT_PARAM],
-        responses={200: FILE, **errors(400, 401, 403, 404)},
+        responses=file_responses(400, 401, 403, 404),
     )
     @api_view(["GET"])
     @permission_classes([IsAuthenticated, HubOnly] if hub_only else [IsAuthenticated])
@@ -160,7 +169,7 @@ def rankings(request):
 @extend_schema(
     operation_id="stats_rankings_export",
     parameters=[*PERIOD_PARAMS, GROUP_PARAM, FORMAT_PARAM],
-    responses={200: FILE, **errors(400, 401)},
+    responses=file_responses(400, 401),
 )
 @api_view(["GET"])
 def rankings_export(request):
@@ -249,7 +258,7 @@ def _yes_no(value) -> str:
     operation_id="stats_bad_ratings_export",
     description="导出单位的差评清单。个人信息按角色脱敏，每次导出记入访问日志。",
     parameters=[*PERIOD_PARAMS, FORMAT_PARAM],
-    responses={200: FILE, **errors(400, 401, 404)},
+    responses=file_responses(400, 401, 404),
 )
 @api_view(["GET"])
 def bad_ratings_export(request, pk: int):

@@ -53,8 +53,14 @@ class RatingForm(forms.Form):
 
 
 def _client_ip(request: HttpRequest) -> str:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")) or "?"
+    """The address to count guesses against. X-Forwarded-For is written by whoever sends the
+    request, so it is read only behind our own proxy, and then its last entry: the one that proxy
+    appended (or wrote) itself."""
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or "?"
+    return request.META.get("REMOTE_ADDR", "") or "?"
 
 
 def _throttled(request: HttpRequest) -> bool:

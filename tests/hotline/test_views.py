@@ -149,7 +149,7 @@ def test_lockout_page_after_repeated_failures(client, city, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": "operator1", "password": "wrong-password"})
     response = client.post(reverse("login"), {"username": "operator1", "password": "wrong-password"})
-    assert "登录失败次数过多，请15分钟后再试或联系管理员" in text(response)
+    assert "登录失败次数过多，账号已暂时锁定，请15分钟后再试或联系管理员" in text(response)
 
 
 # --- visibility: another unit's ticket does not exist -------------------------------------------------
