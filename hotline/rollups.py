@@ -300,7 +300,9 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
-def dirty_days(event_ids: Iterable[int] | None = None, *, queued_up_to: int | None = None) -> set[dt.date]:
+def dirty_days(
+    event_ids: Iterable[int] | None = None, *, queued_up_to: int | None = None, in_batch: bool = False
+) -> set[dt.date]:
     """The days whose rows some events can change: their own, and for exemption decisions and
     edits, every day on which their ticket has an event. The events are given by id, or as
     "everything queued up to this id" (the refresh's batch)."""
@@ -322,12 +324,16 @@ def dirty_days(event_ids: Iterable[int] | None = None, *, queued_up_to: int | No
         return days
     # Driven from the (small) batch, probing the trail by primary key: a planner left to itself
     # may hash the whole trail to find a few thousand rows.
-    if event_ids is None:
+    if in_batch:  # the refresh's batch (_batch_table)
+        source = "SELECT e.ticket_id, e.kind, e.created_at FROM rollup_batch b"
+        source += " CROSS JOIN LATERAL (SELECT * FROM hotline_ticketevent x WHERE x.id = b.event_id) e"
+        params: list = []
+    elif event_ids is None:
         # The queue churns faster than autovacuum re-analyses it: with stale statistics a join
         # looked like millions of rows. An id array probed through the primary key does not care.
         source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(ARRAY("
         source += "SELECT event_id FROM hotline_rollupqueue WHERE event_id <= %s))"
-        params: list = [queued_up_to]
+        params = [queued_up_to]
     else:
         source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(%s)"
         params = [list(event_ids)]
@@ -520,24 +526,35 @@ def _has_retroactive(ids) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _batch_table(batch: int) -> tuple[RawSQL | list, int]:
-    """The oldest ``batch`` queued event ids in a temporary table, as a subquery, and the highest
-    id among them (PostgreSQL). Thousands of ids as an IN list cost more to send, parse and plan
-    than the work they select."""
+def _batch_table(batch: int) -> RawSQL | list:
+    """The oldest ``batch`` queued event ids, moved to a temporary table, as a subquery
+    (PostgreSQL). Thousands of ids as an IN list cost more to send, parse and plan than the work
+    they select."""
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS rollup_batch (event_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS"
         )
         cursor.execute("TRUNCATE rollup_batch")
+        # Taken off the queue as they are copied: one pass instead of a copy and a delete. The
+        # whole refresh is one transaction, so a failed run puts them back.
         cursor.execute(
-            "INSERT INTO rollup_batch SELECT event_id FROM hotline_rollupqueue ORDER BY event_id LIMIT %s", [batch]
+            # An id range through the primary key; "IN (… LIMIT n)" could be planned as a scan.
+            "WITH taken AS (DELETE FROM hotline_rollupqueue WHERE event_id <= COALESCE("
+            " (SELECT event_id FROM hotline_rollupqueue ORDER BY event_id OFFSET %s LIMIT 1),"
+            " (SELECT max(event_id) FROM hotline_rollupqueue)) RETURNING event_id)"
+            " INSERT INTO rollup_batch SELECT event_id FROM taken",
+            [batch - 1],
         )
         if not cursor.rowcount:
-            return [], 0
+            return []
         cursor.execute("ANALYZE rollup_batch")
-        cursor.execute("SELECT max(event_id) FROM rollup_batch")
-        high = cursor.fetchone()[0]
-    return RawSQL("SELECT event_id FROM rollup_batch", []), high
+    return RawSQL("SELECT event_id FROM rollup_batch", [])
+
+
+def _batch_size() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM rollup_batch")
+        return cursor.fetchone()[0]
 
 
 def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
@@ -556,21 +573,20 @@ def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
             result.skipped = True
             return result
         if connection.vendor == "postgresql":
-            ids, high = _batch_table(batch)
+            ids = _batch_table(batch)
         else:
-            high = _batch_high(batch)
-            ids = list(RollupQueue.objects.filter(event_id__lte=high).values_list("event_id", flat=True))
+            ids = list(RollupQueue.objects.filter(event_id__lte=_batch_high(batch)).values_list("event_id", flat=True))
         if ids:
-            retroactive = _has_retroactive(ids)
-            if connection.vendor == "postgresql" and not retroactive:
+            postgres = connection.vendor == "postgresql"
+            # PostgreSQL took the batch off the queue already (_batch_table); SQLite does it here.
+            result.events = _batch_size() if postgres else RollupQueue.objects.filter(event_id__in=ids).delete()[0]
+            if postgres and not _has_retroactive(ids):
                 result.mode = "append"
                 result.days, result.months = _fold(ids)
-                result.events = RollupQueue.objects.filter(event_id__in=ids).delete()[0]
             else:
                 result.mode = "recompute"
-                result.days = sorted(dirty_days(queued_up_to=high))
+                result.days = sorted(dirty_days(ids) if not postgres else dirty_days(in_batch=True))
                 result.months = recompute(result.days)
-                result.events = RollupQueue.objects.filter(event_id__in=ids).delete()[0]
                 result.events += _consume_days(day_ranges(result.days))
     result.seconds = time.perf_counter() - began
     return result
