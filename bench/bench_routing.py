@@ -6,6 +6,11 @@ at the shipped threshold. Baselines: jieba word TF-IDF + linear SVM; character 1
 + linear SVM. All on the same stratified 5-fold split of routing/data/{seed,bench}_corpus.csv,
 plus a check on the demo tickets (written separately, never trained on).
 
+Our model chooses its own hyper-parameters (C, lead weight) by inner cross-validation on each
+training fold, so every figure below is measured on texts the model and its tuning never saw.
+Latency is measured in three passes over all texts, as wall time and as the thread's CPU time
+(the machine may be shared: CPU time shows the work, wall time what a caller waited).
+
 Run: make bench (or .venv/bin/python bench/bench_routing.py). Prints figures; asserts nothing.
 """
 
@@ -27,6 +32,7 @@ from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
+from routing import segmentation  # noqa: E402
 from routing.classifier import KeywordClassifier  # noqa: E402
 from routing.places import match_place  # noqa: E402
 from routing.segmentation import clean, tokens  # noqa: E402
@@ -35,8 +41,11 @@ from routing.training import read_corpus  # noqa: E402
 DATA = ROOT / "routing" / "data"
 CATEGORIES = json.loads((ROOT / "hotline" / "demo" / "data" / "categories.json").read_text(encoding="utf-8"))
 # Where a category's tickets go: the street of the place (属地) or a named unit.
-TARGET = {sub["code"]: ("street" if sub["scope"] == "territorial" else sub["unit"]) for top in CATEGORIES
-          for sub in top["children"]}
+TARGET = {
+    sub["code"]: ("street" if sub["scope"] == "territorial" else sub["unit"])
+    for top in CATEGORIES
+    for sub in top["children"]
+}
 
 
 def load() -> tuple[list[str], list[str], list[str]]:
@@ -61,16 +70,23 @@ def baseline(kind: str):
     return vec, LinearSVC(C=1.0)
 
 
-def cross_validate(texts, labels, folds=5):
-    """Out-of-fold predictions for ours and both baselines, plus our confidences."""
+def cross_validate(texts, labels, folds=5, train_texts=None):
+    """Out-of-fold predictions for ours and both baselines, plus our confidences and chosen settings.
+
+    ``train_texts`` (same order as ``texts``) lets every model learn from a richer form of the same
+    tickets than it is tested on, e.g. title + text for a title-only test.
+    """
+    train_texts = texts if train_texts is None else train_texts
     y = np.array(labels)
+    chosen = []
     ours = np.empty(len(y), dtype=object)
     conf = np.zeros(len(y))
     base = {"word": np.empty(len(y), dtype=object), "char": np.empty(len(y), dtype=object)}
     skf = StratifiedKFold(folds, shuffle=True, random_state=12345)
     for train, test in skf.split(texts, y):
-        tr_x, te_x = [texts[i] for i in train], [texts[i] for i in test]
+        tr_x, te_x = [train_texts[i] for i in train], [texts[i] for i in test]
         clf = KeywordClassifier().fit(tr_x, list(y[train]))
+        chosen.append((clf.selection["c"], clf.selection["lead_weight"]))
         proba = clf.predict_proba(te_x)
         ours[test] = [clf.labels[i] for i in proba.argmax(1)]
         conf[test] = proba.max(1)
@@ -78,7 +94,7 @@ def cross_validate(texts, labels, folds=5):
             vec, svm = baseline(kind)
             svm.fit(vec.fit_transform(tr_x), y[train])
             base[kind][test] = svm.predict(vec.transform(te_x))
-    return y, ours, conf, base
+    return y, ours, conf, base, chosen
 
 
 def scores(y, pred) -> str:
@@ -88,61 +104,101 @@ def scores(y, pred) -> str:
 def main() -> None:
     texts, titles, labels = load()
     top = [label[:2] for label in labels]
-    print(f"routing corpus: {len(texts):,} labelled tickets, {len(set(labels))} sub-categories in "
-          f"{len(set(top))} top-level categories; lengths: "
-          f"{sum(len(t) < 80 for t in texts)} short / {sum(80 <= len(t) < 250 for t in texts)} medium / "
-          f"{sum(len(t) >= 250 for t in texts)} long")
-    print("5-fold cross-validation (same folds for every model):")
-    for name, x, y_labels in (("top-level, full text", texts, top), ("top-level, title only", titles, top),
-                              ("sub-category, full text", texts, labels)):
-        y, ours, conf, base = cross_validate(x, y_labels)
+    print(
+        f"routing corpus: {len(texts):,} labelled tickets, {len(set(labels))} sub-categories in "
+        f"{len(set(top))} top-level categories; text lengths: "
+        f"{sum(len(t) < 100 for t in texts)} under 100 / {sum(100 <= len(t) < 250 for t in texts)} 100-249 / "
+        f"{sum(len(t) >= 250 for t in texts)} 250+ characters (median {sorted(map(len, texts))[len(texts) // 2]}); "
+        f"titles median {sorted(map(len, titles))[len(titles) // 2]} characters"
+    )
+    routed = [f"{title}\n{text}" for title, text in zip(titles, texts, strict=True)]  # as services routes a ticket
+    print(
+        "5-fold cross-validation (same folds for every model; ours tunes C and the lead weight inside each "
+        "training fold):"
+    )
+    tasks = (
+        ("top-level, full text (the issue's 'full texts')", texts, top, None),
+        ("top-level, title only (trained on titles)", titles, top, None),
+        ("top-level, title only (trained on title + text of the training tickets)", titles, top, routed),
+        ("sub-category, title + text (as tickets are routed; feeds the gate below)", routed, labels, None),
+    )
+    for name, x, y_labels, train_x in tasks:
+        y, ours, conf, base, chosen = cross_validate(x, y_labels, train_texts=train_x)
         print(f"  {name}")
-        print(f"    ours (words+chars, calibrated SVM)  {scores(y, ours)}")
+        print(f"    ours (words+chars+lead, SVM)        {scores(y, ours)}   (C, lead weight) per fold: {chosen}")
         print(f"    baseline jieba words + SVM          {scores(y, base['word'])}")
         print(f"    baseline char 1-3-grams + SVM       {scores(y, base['char'])}")
-        if name == "sub-category, full text":
-            sub_y, sub_pred, sub_conf = y, ours, conf
+        sub_y, sub_pred, sub_conf = y, ours, conf
 
-    print("auto-dispatch gate on sub-categories (out-of-fold): a wrong category is harmless when it leads to "
-          "the same unit")
+    print(
+        "auto-dispatch gate on sub-categories (out-of-fold): a wrong category is harmless when it leads to "
+        "the same unit"
+    )
     unit_true = np.array([TARGET.get(c, "?") for c in sub_y])
     unit_pred = np.array([TARGET.get(c, "?") for c in sub_pred])
     shipped = settings.HOTLINE["AUTO_DISPATCH_THRESHOLD"]
-    for threshold in sorted({0.5, 0.6, 0.7, 0.75, 0.8, shipped, 0.85, 0.9}):
+    for threshold in sorted({0.5, 0.6, 0.7, 0.75, 0.8, shipped, 0.85, 0.9, 0.95, 0.97}):
         sel = sub_conf >= threshold
         if not sel.any():
             continue
         cat_p = (sub_pred[sel] == sub_y[sel]).mean()
         unit_p = (unit_pred[sel] == unit_true[sel]).mean()
         mark = "  ← shipped" if threshold == shipped else ""
-        print(f"    threshold {threshold:.2f}: coverage {sel.mean():6.1%}  unit precision {unit_p:6.1%}  "
-              f"category precision {cat_p:6.1%}{mark}")
+        print(
+            f"    threshold {threshold:.2f}: coverage {sel.mean():6.1%}  unit precision {unit_p:6.1%}  "
+            f"category precision {cat_p:6.1%}{mark}"
+        )
 
-    # Independent check: train on everything, test on the demo tickets written by someone else.
-    clf = KeywordClassifier().fit(texts, labels)
+    # The lowest threshold whose selection still reaches 98% unit precision (read off the same
+    # out-of-fold predictions, so an estimate for choosing the setting, not a held-out figure).
+    order = np.argsort(-sub_conf, kind="stable")
+    hits = np.cumsum(unit_pred[order] == unit_true[order]) / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(hits >= 0.98)
+    if len(ok):
+        k = ok.max()
+        print(
+            f"    98% unit precision holds down to confidence {sub_conf[order][k]:.3f} "
+            f"(coverage {(k + 1) / len(order):.1%})"
+        )
+
+    # Independent check: the seed model's recipe (all tickets, title + text), tested on the demo
+    # tickets written by someone else.
+    clf = KeywordClassifier().fit(routed, labels)
     demo = json.loads((ROOT / "hotline" / "demo" / "data" / "tickets.json").read_text(encoding="utf-8"))
     demo_text = [f"{d['title']}\n{d['content']}" for d in demo]
     demo_y = [d["category"] for d in demo]
     demo_pred = clf.predict(demo_text)
-    print(f"demo tickets ({len(demo)}, never trained on): sub-category {scores(demo_y, demo_pred)}; top-level "
-          f"accuracy {accuracy_score([c[:2] for c in demo_y], [c[:2] for c in demo_pred]):.3f}")
+    print(
+        f"demo tickets ({len(demo)}, never trained on): sub-category {scores(demo_y, demo_pred)}; top-level "
+        f"accuracy {accuracy_score([c[:2] for c in demo_y], [c[:2] for c in demo_pred]):.3f}"
+    )
 
     # Like a server process: the model was loaded at start-up, its objects frozen out of the GC's way.
+    # Per ticket, what routing does: classify + explain, the tokens it stores, the place match.
     gc.collect()
     gc.freeze()
-    latencies = []
-    for d, text in zip(demo, demo_text, strict=True):
-        start = time.perf_counter()
-        clf.analyse(text, 3)
-        match_place(address=d["address"], text=text)
-        latencies.append((time.perf_counter() - start) * 1000)
-    for text in texts:
-        start = time.perf_counter()
-        clf.analyse(text, 3)
-        match_place(text=text)
-        latencies.append((time.perf_counter() - start) * 1000)
-    print(f"classification + explanation + place matching, in-process, {len(latencies):,} tickets: "
-          f"p50 {percentile(latencies, 50):.2f} ms  p99 {percentile(latencies, 99):.2f} ms  (target p99 ≤ 5 ms)")
+    jobs = [(d["address"], text) for d, text in zip(demo, demo_text, strict=True)] + [("", t) for t in texts]
+    walls, cpus = [], []
+    for _ in range(3):
+        segmentation._recent.clear()  # nothing segmented before the pass counts
+        wall, cpu = [], []
+        for address, text in jobs:
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            clf.analyse(text, 3)
+            tokens(text)
+            match_place(address=address, text=text)
+            cpu.append((time.thread_time() - start_cpu) * 1000)
+            wall.append((time.perf_counter() - start) * 1000)
+        walls.append(wall)
+        cpus.append(cpu)
+    print(
+        f"classification + explanation + place matching, in-process, {len(jobs):,} tickets x 3 passes "
+        f"(target p99 ≤ 5 ms):"
+    )
+    for name, runs in (("wall", walls), ("CPU ", cpus)):
+        p50s = ", ".join(f"{percentile(r, 50):.2f}" for r in runs)
+        p99s = ", ".join(f"{percentile(r, 99):.2f}" for r in runs)
+        print(f"    {name}: p50 {p50s} ms   p99 {p99s} ms   max {max(max(r) for r in runs):.1f} ms")
     print(f"model artefact: {len(clf.to_bytes()) / 1024 / 1024:.1f} MiB")
 
 

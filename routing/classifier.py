@@ -1,44 +1,80 @@
 """A trainable, explainable keyword classifier for ticket categories.
 
-Features are jieba words plus character 1–3-grams, each TF-IDF weighted (the word block scaled
-by WORD_WEIGHT, which measured best against the character block);
-a linear SVM learns one weight per feature and category (a weighted keyword list, learned
-rather than hand-picked), and sigmoid calibration turns its margins into probabilities.
-The explanation for a prediction is the features that pushed it there: their TF-IDF value
-times the category's weight, so it is exactly what the model used.
+Features, each block TF-IDF weighted (sublinear tf, l2 per block):
+  - jieba words (the weighted keyword list the issue asks for), scaled by WORD_WEIGHT;
+  - character 1–3-grams of the whole text (robust to segmentation errors and new words);
+  - character 1–3-grams of the *lead*: the first line, or the first LEAD_CHARS characters.
+    A ticket stored as "title\\ncontent" leads with the operator's title, and a resident's
+    message states its main problem before the asides ("另外…", "顺便说一句…") that pull a
+    whole-text model towards another category. How much the lead counts is chosen per
+    training set (below), and may be zero.
+A linear SVM learns one weight per feature and category (a learned, not hand-picked,
+keyword list), so every decision is a sum of feature contributions: the explanation lists
+exactly the features that pushed the text to the chosen category.
+
+Hyper-parameters (the SVM's C and the lead weight) are chosen on the training data only,
+by inner stratified cross-validation: the same out-of-fold margins then fit the calibration,
+a single softmax temperature (probabilities sum to one, and the ranking, hence the
+explanation, is the SVM's own). No sklearn estimator is kept: the artefact holds the
+vectorizers and plain weight arrays, and inference is a few array lookups.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from routing.segmentation import clean, tokens
+from routing.segmentation import clean, tokens_of_clean
 
-FORMAT = 2
+FORMAT = 3
 WORD_WEIGHT = 0.6
+LEAD_CHARS = 100
+# Inner-CV grid. Kept small: each point costs one SVM fit per inner fold.
+C_GRID = (0.5, 1.0, 2.0)
+LEAD_GRID = (0.0, 0.5)
+INNER_FOLDS = 3
+_WHITE = re.compile(r"\s\s+")
 
 
+def _char_ngrams(text: str) -> list[str]:
+    """Character 1–3-grams, exactly as sklearn's analyzer="char" makes them (whitespace runs collapsed)."""
+    text = _WHITE.sub(" ", text)
+    n = len(text)
+    grams = list(text)
+    grams += [text[i : i + 2] for i in range(n - 1)]
+    grams += [text[i : i + 3] for i in range(n - 2)]
+    return grams
+
+
+def _lead(cleaned: str) -> str:
+    return cleaned.split("\n", 1)[0][:LEAD_CHARS]
+
+
+# Module-level analyzers (a trained model pickles by reference to these).
 def word_features(text: str) -> list[str]:
-    """jieba tokens (module level so a trained model pickles).
-
-    Token bigrams were tried and dropped: on the benchmark corpus they lowered macro-F1 on
-    full texts, titles and sub-categories alike (bench/bench_routing.py, November 2026).
-    """
-    return tokens(text)
+    """jieba tokens. Token bigrams were tried and dropped: they lowered macro-F1 on the benchmark."""
+    return tokens_of_clean(clean(text))
 
 
-def char_text(text: str) -> str:
-    return clean(text)
+def char_features(text: str) -> list[str]:
+    return _char_ngrams(clean(text))
+
+
+def lead_features(text: str) -> list[str]:
+    return _char_ngrams(_lead(clean(text, keep_lines=True)))
 
 
 @dataclass(frozen=True)
@@ -51,181 +87,239 @@ class Prediction:
 class Reason:
     feature: str
     weight: float
-    kind: str  # "词" (jieba word or word pair) or "字" (character n-gram)
+    kind: str  # "词" (jieba word), "字" (character n-gram), "标题" (character n-gram of the lead: title or opening)
 
 
 class KeywordClassifier:
-    def __init__(self, *, c: float = 1.0, min_df: int = 1, max_char_features: int = 300_000) -> None:
-        self.c = c
+    def __init__(
+        self,
+        *,
+        c: float | None = None,
+        lead_weight: float | None = None,
+        min_df: int = 1,
+        max_char_features: int = 300_000,
+    ) -> None:
+        self.c = c  # None: choose from C_GRID by inner cross-validation
+        self.lead_weight = lead_weight  # None: choose from LEAD_GRID likewise
+        self.word_weight = WORD_WEIGHT
         self.words = TfidfVectorizer(analyzer=word_features, sublinear_tf=True, min_df=min_df)
         self.chars = TfidfVectorizer(
-            analyzer="char",
-            ngram_range=(1, 3),
-            preprocessor=char_text,
-            sublinear_tf=True,
-            min_df=min_df,
-            max_features=max_char_features,
+            analyzer=char_features, sublinear_tf=True, min_df=min_df, max_features=max_char_features
         )
-        self.word_weight = WORD_WEIGHT
-        self.model: CalibratedClassifierCV | None = None
+        self.leads = TfidfVectorizer(analyzer=lead_features, sublinear_tf=True, min_df=min_df)
         self.labels: list[str] = []
+        self.coef: list[np.ndarray] = []  # per block (words, chars, lead): features × labels, float32
+        self.intercept = np.zeros(0)
+        self.temperature = 1.0
+        self.selection: dict = {}
         self.trained_on = 0
         self.label_counts: dict[str, int] = {}
 
     # -- training ------------------------------------------------------------------
-    def _matrix(self, texts: list[str], *, fit: bool = False):
+    def _blocks(self, texts: list[str], *, fit: bool = False) -> list:
         if fit:
-            words, chars = self.words.fit_transform(texts), self.chars.fit_transform(texts)
-        else:
-            words, chars = self.words.transform(texts), self.chars.transform(texts)
-        return sparse.hstack([words * self.word_weight, chars]).tocsr()
+            return [v.fit_transform(texts) for v in (self.words, self.chars, self.leads)]
+        leads = self.leads.transform(texts) if self.lead_weight else None  # unused blocks keep no vocabulary
+        return [self.words.transform(texts), self.chars.transform(texts), leads]
+
+    def _stack(self, blocks: list, lead_weight: float):
+        words, chars, leads = blocks
+        parts = [words * self.word_weight, chars] + ([leads * lead_weight] if lead_weight else [])
+        return sparse.hstack(parts).tocsr()
+
+    @staticmethod
+    def _svm(c: float) -> LinearSVC:
+        return LinearSVC(C=c, class_weight="balanced")
+
+    @staticmethod
+    def _margins(svm: LinearSVC, x) -> np.ndarray:
+        d = svm.decision_function(x)
+        return np.column_stack([-d / 2, d / 2]) if d.ndim == 1 else d
 
     def fit(self, texts: list[str], labels: list[str]) -> KeywordClassifier:
         counts = Counter(labels)
         if len(counts) < 2:
             raise ValueError("训练数据至少需要两个类别。")
-        x = self._matrix(texts, fit=True)
-        # Calibration needs a few examples of every class in every fold.
-        folds = max(2, min(5, min(counts.values())))
         if min(counts.values()) < 2:
             rare = "、".join(sorted(label for label, n in counts.items() if n < 2)[:5])
             raise ValueError(f"每个类别至少需要两条训练数据（不足的类别：{rare}）。")
-        svm = LinearSVC(C=self.c, class_weight="balanced")
-        self.model = CalibratedClassifierCV(svm, method="sigmoid", cv=folds, ensemble=False)
-        self.model.fit(x, labels)
-        # float32 weights halve the artefact and the memory; predictions do not change in practice.
-        base = self._base()
-        base.coef_ = base.coef_.astype(np.float32)
-        self.labels = [str(label) for label in self.model.classes_]
+        y = np.array([str(label) for label in labels])
+        blocks = self._blocks(texts, fit=True)
+        self.labels = sorted({str(label) for label in y})  # plain str: they go into JSON and the database
+        grid = [
+            (lw, c)
+            for lw in (LEAD_GRID if self.lead_weight is None else (self.lead_weight,))
+            for c in (C_GRID if self.c is None else (self.c,))
+        ]
+        # Out-of-fold margins for every grid point; the vocabulary is the full training set's
+        # (labels play no part in it). The best point by macro-F1 is kept, and its margins calibrate.
+        folds = StratifiedKFold(max(2, min(INNER_FOLDS, min(counts.values()))), shuffle=True, random_state=0)
+        splits = list(folds.split(np.zeros(len(y)), y))
+        best = None
+        for lw, c in grid:
+            x = self._stack(blocks, lw)
+            oof = np.zeros((len(y), len(self.labels)))
+            for train, test in splits:
+                svm = self._svm(c).fit(x[train], y[train])
+                cols = [self.labels.index(label) for label in svm.classes_]
+                if len(cols) == len(self.labels):
+                    oof[np.ix_(test, cols)] = self._margins(svm, x[test])
+            score = f1_score(y, np.array(self.labels)[oof.argmax(1)], average="macro")
+            if best is None or score > best[0] + 1e-9:
+                best = (score, lw, c, oof)
+        score, lw, c, oof = best
+        x = self._stack(blocks, lw)
+        svm = self._svm(c).fit(x, y)
+        self._store(svm, lw)
+        self.temperature = self._fit_temperature(oof, np.searchsorted(self.labels, y))
+        self.selection = {"lead_weight": lw, "c": c, "inner_macro_f1": round(float(score), 4), "grid": grid}
         self.trained_on = len(texts)
         self.label_counts = dict(counts)
         return self
 
-    # -- inference -------------------------------------------------------------------
-    def _base(self):
-        return self.model.calibrated_classifiers_[0].estimator
+    def _store(self, svm: LinearSVC, lead_weight: float) -> None:
+        coef, intercept = svm.coef_, svm.intercept_
+        if coef.shape[0] == 1:  # binary: one weight vector for the second label; make it symmetric
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+        coef = coef.T.astype(np.float32)  # features × labels: one row per feature for cheap lookups
+        n_words, n_chars = len(self.words.vocabulary_), len(self.chars.vocabulary_)
+        n_leads = len(self.leads.vocabulary_)
+        word_block = coef[:n_words] * self.word_weight  # the block scaling folded into the weights
+        char_block = coef[n_words : n_words + n_chars]
+        lead_block = (
+            coef[n_words + n_chars :] * lead_weight if lead_weight else np.zeros((0, coef.shape[1]), np.float32)
+        )
+        if not lead_weight:
+            self.leads.vocabulary_ = {}  # unused: keep the artefact small and inference cheap
+            self.leads.idf_ = np.zeros(0)
+        elif lead_block.shape[0] != n_leads:
+            raise AssertionError("lead block size mismatch")
+        self.coef = [np.ascontiguousarray(b, dtype=np.float32) for b in (word_block, char_block, lead_block)]
+        self.intercept = intercept.astype(np.float64)
+        self.lead_weight = lead_weight
 
-    def _fast(self) -> tuple:
-        """Weights split by vectorizer and the calibrators' sigmoid parameters, as arrays.
+    @staticmethod
+    def _fit_temperature(margins: np.ndarray, y: np.ndarray) -> float:
+        """The softmax temperature that best predicts held-out labels from held-out margins.
 
-        sklearn's calibrated predict_proba loops over classes in Python (~8 ms for 58 classes);
-        the same arithmetic on arrays takes microseconds. Computed once per loaded model.
+        Targets are smoothed as in Platt's sigmoid calibration, (n + 1) / (n + 2) for the true
+        class with n its training examples: with few examples the held-out margins often separate
+        perfectly, and unsmoothed log-loss would then drive the temperature (and every confidence)
+        to its limit. A model trained on eight texts per class must not claim 99.9%.
         """
-        cached = getattr(self, "_fast_cache", None)
-        if cached is None:
-            calibrated = self.model.calibrated_classifiers_[0]
-            base = calibrated.estimator
-            n_words = len(self.words.vocabulary_)
-            coef = base.coef_
-            a = np.array([c.a_ for c in calibrated.calibrators])
-            b = np.array([c.b_ for c in calibrated.calibrators])
-            cached = (coef[:, :n_words].T.copy(), coef[:, n_words:].T.copy(), base.intercept_.copy(), a, b)
-            self._fast_cache = cached
-        return cached
+        k = margins.shape[1]
+        counts = np.bincount(y, minlength=k).astype(float)
+        hit = (counts[y] + 1) / (counts[y] + 2)
+        targets = np.repeat(((1 - hit) / max(k - 1, 1))[:, None], k, axis=1)
+        targets[np.arange(len(y)), y] = hit
+
+        def loss(log_t: float) -> float:
+            return -float((targets * log_softmax(np.exp(log_t) * margins, axis=1)).sum(axis=1).mean())
+
+        return float(np.exp(minimize_scalar(loss, bounds=(-3.0, 5.0), method="bounded").x))
+
+    # -- inference -------------------------------------------------------------------
+    def _proba(self, decision: np.ndarray) -> np.ndarray:
+        return softmax(self.temperature * decision, axis=-1)
+
+    def decision_function(self, texts: list[str]) -> np.ndarray:
+        """Margins for many texts (sparse matrices; for evaluation, not the per-ticket path)."""
+        words, chars, leads = self._blocks(texts)
+        d = words @ self.coef[0] + chars @ self.coef[1] + self.intercept
+        if self.lead_weight:
+            d = d + leads @ self.coef[2]
+        return np.asarray(d)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        w_words, w_chars, intercept, a, b = self._fast()
-        decision = (self.words.transform(texts) * self.word_weight) @ w_words + self.chars.transform(texts) @ w_chars
-        decision = decision + intercept
-        if len(self.labels) == 2:
-            # Binary: one calibrator on the positive class's margin, as in sklearn.
-            p1 = 1.0 / (1.0 + np.exp(a[0] * decision[:, 0] + b[0]))
-            return np.column_stack([1.0 - p1, p1])
-        proba = 1.0 / (1.0 + np.exp(a * decision + b))
-        total = proba.sum(axis=1, keepdims=True)
-        uniform = np.full_like(proba, 1.0 / proba.shape[1])
-        return np.where(total > 0, proba / np.where(total > 0, total, 1.0), uniform)
+        return self._proba(self.decision_function(texts))
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return [self.labels[i] for i in self.decision_function(texts).argmax(axis=1)]
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("_fast_cache", None)  # derived; rebuilt on first use after loading
-        state.pop("_char_analyzer", None)
-        state.pop("_names_cache", None)
+        for derived in ("_names_cache",):
+            state.pop(derived, None)
         return state
 
     @staticmethod
-    def _doc(vectorizer: TfidfVectorizer, features) -> tuple[np.ndarray, np.ndarray]:
+    def _doc(vectorizer: TfidfVectorizer, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """One document's TF-IDF entries (indices, values), as TfidfVectorizer(sublinear_tf, l2) makes them."""
         vocab = vectorizer.vocabulary_
-        pairs = [(vocab[f], n) for f, n in Counter(features).items() if f in vocab]  # Counter runs in C
-        if not pairs:
+        counts_of = Counter(features)  # counting, the key intersection and the lookups all run in C
+        known = counts_of.keys() & vocab.keys()
+        if not known:
             return np.empty(0, dtype=np.intp), np.empty(0)
-        idx = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
-        counts = np.fromiter((n for _, n in pairs), dtype=float, count=len(pairs))
+        idx = np.fromiter(map(vocab.__getitem__, known), dtype=np.intp, count=len(known))
+        counts = np.fromiter(map(counts_of.__getitem__, known), dtype=float, count=len(known))
         values = (1.0 + np.log(counts)) * vectorizer.idf_[idx]
         return idx, values / np.sqrt(values @ values)
 
-    def _vectors(self, text: str):
-        analyzer = getattr(self, "_char_analyzer", None)
-        if analyzer is None:
-            analyzer = self._char_analyzer = self.chars.build_analyzer()
-        wi, wv = self._doc(self.words, word_features(text))
-        return (wi, wv * self.word_weight), self._doc(self.chars, analyzer(text))
+    def _vectors(self, text: str, words: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per block (indices, values) for one text; the text is cleaned once for all three blocks.
 
-    def _calibrate(self, decision: np.ndarray) -> np.ndarray:
-        _, _, _, a, b = self._fast()
-        if len(self.labels) == 2:
-            p1 = 1.0 / (1.0 + np.exp(a[0] * decision[0] + b[0]))
-            return np.array([1.0 - p1, p1])
-        proba = 1.0 / (1.0 + np.exp(a * decision + b))
-        total = proba.sum()
-        return proba / total if total > 0 else np.full_like(proba, 1.0 / proba.size)
+        ``words`` may pass jieba tokens already computed for this text (routing stores them too).
+        """
+        with_lines = clean(text, keep_lines=True)
+        cleaned = clean(with_lines)
+        if words is None:
+            words = tokens_of_clean(cleaned)
+        out = [self._doc(self.words, words), self._doc(self.chars, _char_ngrams(cleaned))]
+        if self.lead_weight:
+            out.append(self._doc(self.leads, _char_ngrams(_lead(with_lines))))
+        return out
+
+    def _decision_one(self, vectors) -> np.ndarray:
+        d = self.intercept.copy()
+        for (idx, values), weights in zip(vectors, self.coef, strict=False):
+            if len(idx):
+                d += values @ weights[idx]
+        return d
 
     def proba_one(self, text: str) -> np.ndarray:
         """Calibrated probabilities for one text without building sparse matrices (the per-ticket path)."""
-        w_words, w_chars, intercept, _, _ = self._fast()
-        (wi, wv), (ci, cv) = self._vectors(text)
-        return self._calibrate(wv @ w_words[wi] + cv @ w_chars[ci] + intercept)
+        return self._proba(self._decision_one(self._vectors(text)))
 
     def top(self, text: str, k: int = 3) -> list[Prediction]:
         return self.analyse(text, k, reasons=0)[0]
 
-    def predict(self, texts: list[str]) -> list[str]:
-        proba = self.predict_proba(texts)
-        return [self.labels[i] for i in proba.argmax(axis=1)]
-
-    def _names(self) -> tuple[list[str], list[str]]:
+    def _names(self) -> list[list[str]]:
         cached = getattr(self, "_names_cache", None)
         if cached is None:
-            words = [""] * len(self.words.vocabulary_)
-            for name, i in self.words.vocabulary_.items():
-                words[i] = name
-            chars = [""] * len(self.chars.vocabulary_)
-            for name, i in self.chars.vocabulary_.items():
-                chars[i] = name
-            cached = self._names_cache = (words, chars)
+            cached = []
+            for vectorizer in (self.words, self.chars, self.leads):
+                names = [""] * len(vectorizer.vocabulary_)
+                for name, i in vectorizer.vocabulary_.items():
+                    names[i] = name
+                cached.append(names)
+            self._names_cache = cached
         return cached
 
-    def analyse(self, text: str, k: int = 3, reasons: int = 8) -> tuple[list[Prediction], list[Reason]]:
+    def analyse(
+        self, text: str, k: int = 3, reasons: int = 8, words: list[str] | None = None
+    ) -> tuple[list[Prediction], list[Reason]]:
         """Top-k categories and, for the first, the features that pushed the text there (one pass)."""
-        w_words, w_chars, intercept, _, _ = self._fast()
-        (wi, wv), (ci, cv) = self._vectors(text)
-        proba = self._calibrate(wv @ w_words[wi] + cv @ w_chars[ci] + intercept)
+        vectors = self._vectors(text, words)
+        proba = self._proba(self._decision_one(vectors))
         order = np.argsort(proba)[::-1][:k]
         top = [Prediction(self.labels[i], float(proba[i])) for i in order]
         if not reasons or not top:
             return top, []
-        return top, self._reasons(top[0].label, (wi, wv), (ci, cv), reasons)
+        return top, self._reasons(top[0].label, vectors, reasons)
 
     def explain(self, text: str, label: str, n: int = 8) -> list[Reason]:
         """The features that pushed ``text`` towards ``label``, strongest first."""
-        return self._reasons(label, *self._vectors(text), n)
+        return self._reasons(label, self._vectors(text), n)
 
-    def _reasons(self, label: str, words, chars, n: int) -> list[Reason]:
-        w_words, w_chars, _, _, _ = self._fast()
-        if w_words.shape[1] == 1:  # binary: one weight column, pointing at the second label
-            col, sign = 0, (1.0 if self.labels.index(label) == 1 else -1.0)
-        else:
-            col, sign = self.labels.index(label), 1.0
-        word_names, char_names = self._names()
+    def _reasons(self, label: str, vectors, n: int) -> list[Reason]:
+        col = self.labels.index(label)
         contributions: dict[tuple[str, str], float] = {}
-        for (idx, values), weights, names, kind in (
-            (words, w_words, word_names, "词"),
-            (chars, w_chars, char_names, "字"),
+        for (idx, values), weights, names, kind in zip(
+            vectors, self.coef, self._names(), ("词", "字", "标题"), strict=False
         ):
             if not len(idx):
                 continue
-            parts = values * weights[idx, col] * sign
+            parts = values * weights[idx, col]
             # Only the strongest few can make the list: name just those (a long text has ~1,000 features).
             keep = np.flatnonzero(parts > 0)
             if len(keep) > 3 * n:
@@ -247,7 +341,14 @@ class KeywordClassifier:
     @staticmethod
     def from_bytes(blob: bytes) -> KeywordClassifier:
         # Artefacts come only from this project's own train_router (admins' database rows, files they pass).
-        data = pickle.loads(zlib.decompress(blob))
-        if data.get("format") != FORMAT:
-            raise ValueError("模型文件格式不兼容，请重新训练。")
+        try:
+            data = pickle.loads(zlib.decompress(blob))
+        except Exception as exc:
+            # An artefact of an older release can reference code that no longer exists.
+            raise ValueError(
+                f"模型文件无法读取（{type(exc).__name__}），可能来自旧版本，请用 train_router 重新训练。"
+            ) from exc
+        found = data.get("format") if isinstance(data, dict) else None
+        if found != FORMAT:
+            raise ValueError(f"模型文件格式 v{found} 与当前版本 v{FORMAT} 不兼容，请用 train_router 重新训练。")
         return data["classifier"]

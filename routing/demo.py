@@ -76,8 +76,10 @@ def ensure_seed_model(log=print) -> ClassifierModel | None:
         if active_model.get() is not None:
             return None
         log(f"分类模型：当前启用的模型无法加载（{active_model.error}），用种子语料重新训练。")
-    # Both labelled files we ship: the seed corpus and the benchmark corpus (2,270 tickets, 58 categories).
-    parts = [read_corpus(DATA / name) for name in ("seed_corpus.csv", "bench_corpus.csv")]
+    # Both labelled files we ship: the seed corpus and the benchmark corpus (2,270 tickets, 58 categories),
+    # each text with its title in front, as tickets are routed. A model of an older format (it cannot
+    # be loaded, see KeywordClassifier.from_bytes) is replaced by this one above.
+    parts = [read_corpus(DATA / name, title_column="title") for name in ("seed_corpus.csv", "bench_corpus.csv")]
     corpus = Corpus(
         [t for p in parts for t in p.texts], [y for p in parts for y in p.labels], " + ".join(p.source for p in parts)
     )

@@ -37,8 +37,14 @@ class Corpus:
         return len(self.texts)
 
 
-def read_corpus(path: str | Path, *, text_column: str = "text", label_column: str = "label") -> Corpus:
-    """A UTF-8 CSV with a header; every row needs a text and a label. Errors name the row (1 = header)."""
+def read_corpus(
+    path: str | Path, *, text_column: str = "text", label_column: str = "label", title_column: str | None = None
+) -> Corpus:
+    """A UTF-8 CSV with a header; every row needs a text and a label. Errors name the row (1 = header).
+
+    With ``title_column`` (and when the file has it), each text becomes "title\ntext": the form
+    routing sees at run time (services.ticket_route classifies f"{title}\n{content}").
+    """
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"找不到文件：{path}")
@@ -57,6 +63,7 @@ def read_corpus(path: str | Path, *, text_column: str = "text", label_column: st
     if missing:
         raise CorpusError(f"{path.name} 缺少列：{'、'.join(missing)}（表头是：{','.join(header)}）。")
     ti, li = header.index(text_column), header.index(label_column)
+    hi = header.index(title_column) if title_column and title_column in header else None
     texts, labels = [], []
     for row in reader:
         line = reader.line_num
@@ -71,6 +78,8 @@ def read_corpus(path: str | Path, *, text_column: str = "text", label_column: st
             raise CorpusError(f"{path.name} 第{line}行的“{label_column}”为空。")
         if len(text) > MAX_TEXT:
             raise CorpusError(f"{path.name} 第{line}行文本超过{MAX_TEXT}字。")
+        if hi is not None and len(row) > hi and row[hi].strip():
+            text = f"{row[hi].strip()}\n{text}"
         texts.append(text)
         labels.append(label)
     if not texts:
@@ -122,7 +131,8 @@ def evaluate(clf: KeywordClassifier, corpus: Corpus, *, threshold: float) -> dic
     }
 
 
-def train(corpus: Corpus, *, c: float = 1.0) -> KeywordClassifier:
+def train(corpus: Corpus, *, c: float | None = None) -> KeywordClassifier:
+    """A classifier for ``corpus``; ``c=None`` lets inner cross-validation choose the SVM's C."""
     counts = Counter(corpus.labels)
     rare = sorted(label for label, n in counts.items() if n < 2)
     if rare:

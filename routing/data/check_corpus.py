@@ -2,7 +2,11 @@
 
 Usage:  python routing/data/check_corpus.py      (from the repository root or anywhere)
 Exits non-zero if a hard rule is broken (invalid label, cross-file or demo leakage,
-duplicate texts, real-looking phone numbers, missing columns, too few rows per class).
+duplicate texts, near-duplicates that the benchmark's 5-fold split would put on both sides of
+a fold, real-looking phone numbers, missing columns, too few rows per class). It also reports,
+without failing, how often sentences recur across texts (stock phrases, as operators write).
+
+The two corpora are generated: edit corpus_core.csv / corpus_parts.py and run build_corpus.py.
 """
 
 import collections
@@ -12,13 +16,15 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CATS = ROOT / "hotline" / "demo" / "data" / "categories.json"
 DEMO = ROOT / "hotline" / "demo" / "data" / "tickets.json"
 FILES = {"seed_corpus.csv": (12, 30), "bench_corpus.csv": (25, 30)}  # min per sub, per top-level
 PREFIX = 30
-BUCKETS = [(0, 20, "<20"), (20, 80, "20-80"), (80, 250, "80-250"), (250, 801, "250-800"), (801, 10**6, ">800")]
+BUCKETS = [(0, 20, "<20"), (20, 100, "20-99"), (100, 250, "100-249"), (250, 601, "250-600"), (601, 10**6, ">600")]
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 DISTRICTS = [
     "东城",
@@ -64,27 +70,67 @@ def bigrams(s):
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
+def _gram_matrix(texts):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vec = CountVectorizer(analyzer=lambda t: ngrams(t), binary=True, dtype=np.float32)
+    return vec, vec.fit_transform(texts)
+
+
+def similarity(texts_a, texts_b=None):
+    """Char-4-gram Jaccard and containment (share of the shorter text's grams in the other), as dense arrays."""
+    vec, a = _gram_matrix(texts_a)
+    b = a if texts_b is None else vec.transform(texts_b)
+    inter = (a @ b.T).toarray()
+    na, nb = np.asarray(a.sum(1)).ravel(), np.asarray(b.sum(1)).ravel()
+    union = na[:, None] + nb[None, :] - inter
+    jaccard = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    smaller = np.minimum(na[:, None], nb[None, :])
+    contain = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
+    return jaccard, contain
+
+
 def near_dups(texts_a, texts_b=None, thr=0.5):
     """Pairs whose char-4gram Jaccard >= thr (coarse, catches rewrites that keep most wording)."""
-    grams_a = [ngrams(t) for t in texts_a]
-    grams_b = grams_a if texts_b is None else [ngrams(t) for t in texts_b]
-    index = collections.defaultdict(set)
-    for j, g in enumerate(grams_b):
-        for x in g:
-            index[x].add(j)
-    out = []
-    for i, g in enumerate(grams_a):
-        cand = collections.Counter()
-        for x in g:
-            for j in index[x]:
-                cand[j] += 1
-        for j, inter in cand.items():
-            if texts_b is None and j <= i:
-                continue
-            union = len(g) + len(grams_b[j]) - inter
-            if union and inter / union >= thr:
-                out.append((i, j, inter / union))
-    return out
+    jaccard, _ = similarity(texts_a, texts_b)
+    if texts_b is None:
+        jaccard = np.triu(jaccard, 1)
+    return [(int(i), int(j), float(jaccard[i, j])) for i, j in zip(*np.nonzero(jaccard >= thr), strict=True)]
+
+
+def fold_leakage(texts, labels, folds=5, seed=12345, jac=0.5, contain=0.8):
+    """Near-duplicate pairs that the benchmark's cross-validation puts in different folds.
+
+    Uses the same StratifiedKFold as bench/bench_routing.py (top-level and sub-category splits).
+    A pair counts when its 4-gram Jaccard >= jac, or when one text is mostly inside the other
+    (containment >= contain): either way a test text would have been seen in training.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    jaccard, containment = similarity(texts)
+    close = np.triu((jaccard >= jac) | (containment >= contain), 1)
+    pairs = list(zip(*np.nonzero(close), strict=True))
+    out = {}
+    for name, y in (("top-level", [label[:2] for label in labels]), ("sub-category", labels)):
+        fold = np.empty(len(texts), dtype=int)
+        for k, (_, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y)):
+            fold[test] = k
+        out[name] = [(int(i), int(j)) for i, j in pairs if fold[i] != fold[j]]
+    upper = np.triu(jaccard, 1)
+    return out, len(pairs), float(upper.max()), int((upper >= 0.3).sum())
+
+
+def shared_sentences(texts, labels, min_len=12):
+    """Sentences (>= min_len chars, punctuation ignored) that occur in more than one text."""
+    seen = collections.defaultdict(set)
+    for i, t in enumerate(texts):
+        for sentence in re.split(r"[。！？!?\n]", t):
+            key = re.sub(r'[\s，。！？、；：“”"（）()]', "", sentence)
+            if len(key) >= min_len:
+                seen[key].add(i)
+    shared = {k: v for k, v in seen.items() if len(v) > 1}
+    same_label = sum(1 for v in shared.values() if len({labels[i] for i in v}) == 1)
+    return shared, same_label
 
 
 def main():
@@ -209,6 +255,27 @@ def main():
             errors.append(f"cross-file overlap: {list(cross_pref)[:3]}")
         tt = set(r["title"] for r in a) & set(r["title"] for r in b)
         print(f"identical titles across files: {len(tt)}")
+
+    if len(data) == 2:
+        rows = [r for name in FILES for r in data[name]]  # the benchmark's order: seed, then bench
+        texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+        crossing, n_close, top_jaccard, n_similar = fold_leakage(texts, labels)
+        print(
+            f"\n=== leakage across the benchmark's 5 folds ({len(rows)} texts) ===\n"
+            f"near-duplicate pairs (4-gram Jaccard>=0.5 or containment>=0.8): {n_close}; "
+            f"split across folds: top-level {len(crossing['top-level'])}, sub-category {len(crossing['sub-category'])}"
+        )
+        print(f"highest pairwise Jaccard {top_jaccard:.2f}; pairs >= 0.3: {n_similar}")
+        for i, j in crossing["top-level"][:5]:
+            print(f"    {texts[i][:25]} | {texts[j][:25]}")
+        if crossing["top-level"] or crossing["sub-category"]:
+            errors.append(f"fold leakage: {len(crossing['top-level'])} + {len(crossing['sub-category'])} pairs")
+        shared, same_label = shared_sentences(texts, labels)
+        biggest = sorted(shared.items(), key=lambda kv: -len(kv[1]))[:3]
+        print(
+            f"sentences (>=12 chars) shared by several texts: {len(shared)}, of which {same_label} only within one "
+            f"label; most repeated: " + "; ".join(f"{len(v)}x {k[:16]}" for k, v in biggest)
+        )
 
     print("\n=== result ===")
     if errors:

@@ -1,7 +1,11 @@
+import pickle
+import zlib
+
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
-from routing.classifier import KeywordClassifier
+from routing.classifier import C_GRID, FORMAT, LEAD_GRID, KeywordClassifier, _char_ngrams
 from tests.routing.conftest import CORPUS
 
 
@@ -42,12 +46,46 @@ def test_explanation_names_the_keywords_that_drove_the_choice():
 
 def test_fast_single_text_path_equals_sklearn():
     texts, labels = corpus()
-    clf = KeywordClassifier().fit(texts, labels)
-    probe = [*texts, "完全无关的一句话", ""]
-    reference = clf.model.predict_proba(clf._matrix(probe))
-    fast = np.array([clf.proba_one(t) for t in probe])
-    assert np.abs(reference - fast).max() < 1e-4  # float32 weights; rankings identical
+    clf = KeywordClassifier(lead_weight=0.5).fit(texts, labels)
+    probe = [*texts, "完全无关的一句话", "", "暖气不热\n另外楼下饭馆油烟很大", "电话13812345678 _x000D_ 暖气"]
+    reference = clf.predict_proba(probe)  # sklearn's vectorizers and sparse matrices
+    fast = np.array([clf.proba_one(t) for t in probe])  # hand-rolled per-ticket path
+    assert np.abs(reference - fast).max() < 1e-5
     assert (reference.argmax(1) == fast.argmax(1)).all()
+
+
+def test_char_ngrams_match_sklearns_char_analyzer():
+    sklearn_char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False).build_analyzer()
+    for text in ["暖气 不热", "a  b\tc", "", "x", "油烟"]:
+        assert _char_ngrams(text) == sklearn_char(text)
+
+
+def test_hyper_parameters_are_chosen_on_the_training_data_and_recorded():
+    clf = KeywordClassifier().fit(*corpus())
+    assert clf.selection["c"] in C_GRID and clf.selection["lead_weight"] in LEAD_GRID
+    assert 0 < clf.selection["inner_macro_f1"] <= 1
+    fixed = KeywordClassifier(c=0.7, lead_weight=0.0).fit(*corpus())
+    assert fixed.selection["grid"] == [(0.0, 0.7)]
+
+
+def test_a_tiny_training_set_does_not_claim_certainty():
+    # Eight texts per class separate perfectly; calibration must still leave room for doubt.
+    clf = KeywordClassifier().fit(*corpus())
+    vague = clf.top("楼下饭馆晚上还在营业，很吵。", 3)
+    assert vague[0].probability < 0.99
+    assert abs(sum(p.probability for p in vague) - 1.0) < 1e-6
+
+
+def test_the_lead_line_counts_and_is_explained():
+    texts, labels = corpus()
+    with_lead = KeywordClassifier(lead_weight=0.5).fit(texts, labels)
+    without = KeywordClassifier(lead_weight=0.0).fit(texts, labels)
+    # The title names the heating problem; the body drifts into another category's words.
+    text = "暖气不热室温低\n另外楼下烧烤店油烟很大"
+    heating = with_lead.labels.index("供暖")
+    assert with_lead.proba_one(text)[heating] > without.proba_one(text)[heating]
+    assert "标题" in {r.kind for r in with_lead.explain(text, "供暖", 30)}
+    assert "标题" not in {r.kind for r in without.explain(text, "供暖", 30)}
 
 
 def test_binary_label_set_works_and_explains_both_sides():
@@ -65,7 +103,22 @@ def test_artefact_round_trip_keeps_predictions():
     assert again.top(text)[0] == clf.top(text)[0]
 
 
+def test_an_artefact_of_another_format_fails_with_a_clear_message():
+    clf = KeywordClassifier().fit(*corpus())
+    old = zlib.compress(pickle.dumps({"format": FORMAT - 1, "classifier": clf}))
+    with pytest.raises(ValueError, match=rf"格式 v{FORMAT - 1} .*重新训练"):
+        KeywordClassifier.from_bytes(old)
+    with pytest.raises(ValueError, match=r"无法读取.*重新训练"):
+        KeywordClassifier.from_bytes(zlib.compress(b"not a pickle"))
+
+
 @pytest.mark.parametrize("labels", [["a"] * 6, ["a", "a", "a", "b"]])
 def test_refuses_data_it_cannot_learn_from(labels):
     with pytest.raises(ValueError):
         KeywordClassifier().fit([f"文本{i}" for i in range(len(labels))], labels)
+
+
+def test_labels_are_plain_strings_for_json_and_the_database():
+    clf = KeywordClassifier().fit(*corpus())
+    assert all(type(label) is str for label in clf.labels)
+    assert type(clf.top("暖气不热")[0].label) is str

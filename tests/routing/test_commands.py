@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pickle
+import subprocess
+import sys
+import zlib
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from routing.classifier import FORMAT
 from routing.models import ClassifierModel
+from routing.training import read_corpus
 from tests.routing.conftest import CORPUS
 
 
@@ -130,3 +137,24 @@ def test_a_class_with_one_example_is_refused_by_name(db, tmp_path):
 def test_missing_model_file_is_a_clear_error(db, tmp_path, labelled):
     with pytest.raises(CommandError, match="找不到模型文件"):
         call_command("evaluate_router", "--data", str(labelled), "--model", str(tmp_path / "nope.bin"))
+
+
+def test_a_model_of_an_older_format_is_refused_with_a_clear_error(db, tmp_path, labelled):
+    stale = tmp_path / "old.bin"
+    stale.write_bytes(zlib.compress(pickle.dumps({"format": FORMAT - 1, "classifier": None})))
+    with pytest.raises(CommandError, match=rf"格式 v{FORMAT - 1} .*重新训练"):
+        call_command("evaluate_router", "--data", str(labelled), "--model", str(stale))
+
+
+def test_shipped_corpora_are_readable_and_rebuilt_exactly_from_their_sources(tmp_path):
+    """seed/bench_corpus.csv are generated (routing/data/build_corpus.py): edit the sources, not the CSVs."""
+    data = Path(__file__).resolve().parents[2] / "routing" / "data"
+    for name in ("seed_corpus.csv", "bench_corpus.csv"):
+        corpus = read_corpus(data / name, title_column="title")
+        assert len(set(corpus.labels)) == 58 and all("\n" in t for t in corpus.texts)
+    out = subprocess.run(
+        [sys.executable, str(data / "build_corpus.py"), "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    for name in ("seed_corpus.csv", "bench_corpus.csv"):
+        assert (tmp_path / name).read_bytes() == (data / name).read_bytes(), name
