@@ -28,7 +28,8 @@ max_requests = 2000
 max_requests_jitter = 200
 
 # Load Django, jieba's dictionary and the routing model once in the master; the forked workers
-# share the memory (hotline/wsgi.py warms them up).
+# share those pages copy-on-write (hotline/wsgi.py warms them up). This lowers what the machine
+# pays (each worker's PSS), not each worker's RSS, which counts shared pages in full.
 preload_app = True
 
 # Only the local nginx may claim HTTPS through X-Forwarded-Proto.
@@ -47,8 +48,13 @@ proc_name = "hotline-web"
 
 def pre_fork(server, worker):
     """Preloading opened a database connection in the master (the routing model is read from the
-    database). A forked worker must not share that socket with its siblings: close it before forking,
-    and each worker opens its own."""
+    database). A forked worker must not share that socket with its siblings. routing.startup.warm_up
+    closes it already; closing again here also covers anything else that queried during import.
+    Without preload_app the master never set Django up, and there is nothing to close."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
     from django.db import connections
 
     connections.close_all()

@@ -15,8 +15,14 @@ exactly the features that pushed the text to the chosen category.
 Hyper-parameters (the SVM's C and the lead weight) are chosen on the training data only,
 by inner stratified cross-validation: the same out-of-fold margins then fit the calibration,
 a single softmax temperature (probabilities sum to one, and the ranking, hence the
-explanation, is the SVM's own). No sklearn estimator is kept: the artefact holds the
-vectorizers and plain weight arrays, and inference is a few array lookups.
+explanation, is the SVM's own).
+
+Training and serving are split. Training needs scikit-learn and SciPy; they are imported
+inside the training code only, because a web worker that merely routes tickets would carry
+~90 MiB of them for nothing. The saved artefact holds no sklearn object: per feature block a
+sorted array of feature strings, their idf, and the SVM weights as a sparse feature × label
+matrix (liblinear's dual solution leaves about half of the weights exactly zero), so
+serving needs numpy alone and a few MiB instead of the fitted vectorizers' dictionaries.
 """
 
 from __future__ import annotations
@@ -29,17 +35,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from routing.segmentation import clean, tokens_of_clean
 
-FORMAT = 3
+# 4: compact serving blocks (sorted vocabulary arrays, sparse float32 weights), no sklearn objects.
+FORMAT = 4
 WORD_WEIGHT = 0.6
 LEAD_CHARS = 100
 # Inner-CV grid. Kept small: each point costs one SVM fit per inner fold.
@@ -47,6 +47,7 @@ C_GRID = (0.5, 1.0, 2.0)
 LEAD_GRID = (0.0, 0.5)
 INNER_FOLDS = 3
 _WHITE = re.compile(r"\s\s+")
+_EMPTY_IDX = np.empty(0, dtype=np.intp)
 
 
 def _char_ngrams(text: str) -> list[str]:
@@ -63,7 +64,7 @@ def _lead(cleaned: str) -> str:
     return cleaned.split("\n", 1)[0][:LEAD_CHARS]
 
 
-# Module-level analyzers (a trained model pickles by reference to these).
+# Module-level analyzers (the training vectorizers refer to these).
 def word_features(text: str) -> list[str]:
     """jieba tokens. Token bigrams were tried and dropped: they lowered macro-F1 on the benchmark."""
     return tokens_of_clean(clean(text))
@@ -90,6 +91,109 @@ class Reason:
     kind: str  # "词" (jieba word), "字" (character n-gram), "标题" (character n-gram of the lead: title or opening)
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """As scipy.special.softmax: shift by the maximum so exp never overflows."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class FeatureBlock:
+    """One feature block ready for serving: vocabulary, idf and weights, numpy arrays only.
+
+    The vocabulary is one sorted fixed-width string array searched with ``np.searchsorted``: a
+    Python dict of ~240,000 short strings costs ~40 MiB in every worker, the array a few MiB.
+    numpy drops trailing NUL characters from its strings, so the (in practice absent) features
+    ending in one are kept in a small dict instead; their indices follow the array's.
+    Weights are a CSR matrix, one row per feature: ``cols``/``vals`` of row i are
+    ``indptr[i]:indptr[i+1]``; a weight that is not stored is exactly zero.
+    """
+
+    __slots__ = ("_names", "cols", "extra", "idf", "indptr", "vals", "vocab")
+
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, weights: np.ndarray) -> None:
+        """``vocabulary`` maps features to rows of ``idf`` and ``weights`` (features × labels)."""
+        plain = sorted(f for f in vocabulary if not f.endswith("\x00"))
+        odd = sorted(f for f in vocabulary if f.endswith("\x00"))
+        order = np.array([vocabulary[f] for f in plain + odd], dtype=np.intp)
+        width = max((len(f) for f in plain), default=1)
+        self.vocab = np.array(plain, dtype=f"<U{width}")
+        self.extra = {f: len(plain) + i for i, f in enumerate(odd)}
+        self.idf = np.ascontiguousarray(np.asarray(idf, dtype=np.float64)[order]) if len(order) else np.zeros(0)
+        dense = np.asarray(weights, dtype=np.float32)[order] if len(order) else np.zeros((0, 0), np.float32)
+        rows, cols = np.nonzero(dense)
+        self.indptr = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(order)), out=self.indptr[1:])
+        self.cols = cols.astype(np.uint8 if dense.shape[1] <= 256 else np.uint16)
+        self.vals = dense[rows, cols]
+        self._names = None
+
+    def __len__(self) -> int:
+        return len(self.vocab) + len(self.extra)
+
+    def __getstate__(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_names"}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._names = None
+
+    def lookup(self, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """One document's TF-IDF entries (indices, values), as TfidfVectorizer(sublinear_tf, l2) makes them."""
+        counts_of = Counter(features)
+        if not counts_of:
+            return _EMPTY_IDX, np.empty(0)
+        width = self.vocab.dtype.itemsize // 4
+        # Longer keys cannot be in the array, and casting them to its width would truncate them
+        # into false matches; keys ending in NUL live in ``extra``.
+        keys = [f for f in counts_of if len(f) <= width and not f.endswith("\x00")]
+        idx = np.empty(0, dtype=np.intp)
+        found: list[str] = []
+        if keys and len(self.vocab):
+            probe = np.array(keys, dtype=self.vocab.dtype)
+            pos = np.searchsorted(self.vocab, probe)
+            pos[pos == len(self.vocab)] = 0
+            hit = self.vocab[pos] == probe
+            idx = pos[hit].astype(np.intp)
+            found = [k for k, h in zip(keys, hit.tolist(), strict=True) if h]
+        if self.extra:
+            odd = [f for f in counts_of if f in self.extra]
+            if odd:
+                idx = np.concatenate([idx, np.array([self.extra[f] for f in odd], dtype=np.intp)])
+                found += odd
+        if not found:
+            return _EMPTY_IDX, np.empty(0)
+        counts = np.fromiter(map(counts_of.__getitem__, found), dtype=float, count=len(found))
+        values = (1.0 + np.log(counts)) * self.idf[idx]
+        return idx, values / np.sqrt(values @ values)
+
+    def entries(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The stored weights of rows ``idx``: (position in ``idx``, label column, weight)."""
+        starts = self.indptr[idx]
+        lengths = self.indptr[idx + 1] - starts
+        owner = np.repeat(np.arange(len(idx)), lengths)
+        # Flat positions of every stored weight of those rows, without a Python loop.
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pos = np.arange(int(lengths.sum())) + offsets
+        return owner, self.cols[pos], self.vals[pos]
+
+    def dense(self, n_labels: int) -> np.ndarray:
+        """The full feature × label weight matrix (for tests and analysis, not for serving)."""
+        out = np.zeros((len(self), n_labels), dtype=np.float32)
+        out[np.repeat(np.arange(len(self)), np.diff(self.indptr)), self.cols] = self.vals
+        return out
+
+    def names(self) -> list[str]:
+        if self._names is None:
+            names = self.vocab.tolist()
+            names += sorted(self.extra, key=self.extra.__getitem__)
+            self._names = names
+        return self._names
+
+    def name(self, i: int) -> str:
+        return str(self.vocab[i]) if i < len(self.vocab) else self.names()[i]
+
+
 class KeywordClassifier:
     def __init__(
         self,
@@ -102,41 +206,52 @@ class KeywordClassifier:
         self.c = c  # None: choose from C_GRID by inner cross-validation
         self.lead_weight = lead_weight  # None: choose from LEAD_GRID likewise
         self.word_weight = WORD_WEIGHT
-        self.words = TfidfVectorizer(analyzer=word_features, sublinear_tf=True, min_df=min_df)
-        self.chars = TfidfVectorizer(
-            analyzer=char_features, sublinear_tf=True, min_df=min_df, max_features=max_char_features
-        )
-        self.leads = TfidfVectorizer(analyzer=lead_features, sublinear_tf=True, min_df=min_df)
+        self.min_df = min_df
+        self.max_char_features = max_char_features
         self.labels: list[str] = []
-        self.coef: list[np.ndarray] = []  # per block (words, chars, lead): features × labels, float32
+        self.blocks: list[FeatureBlock] = []  # words, chars, lead (empty when the lead weight is zero)
         self.intercept = np.zeros(0)
         self.temperature = 1.0
         self.selection: dict = {}
         self.trained_on = 0
         self.label_counts: dict[str, int] = {}
 
-    # -- training ------------------------------------------------------------------
-    def _blocks(self, texts: list[str], *, fit: bool = False) -> list:
-        if fit:
-            return [v.fit_transform(texts) for v in (self.words, self.chars, self.leads)]
-        leads = self.leads.transform(texts) if self.lead_weight else None  # unused blocks keep no vocabulary
-        return [self.words.transform(texts), self.chars.transform(texts), leads]
+    # -- training (the only code that needs scikit-learn and SciPy) ---------------------
+    def _vectorizers(self) -> tuple:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return (
+            TfidfVectorizer(analyzer=word_features, sublinear_tf=True, min_df=self.min_df),
+            TfidfVectorizer(
+                analyzer=char_features, sublinear_tf=True, min_df=self.min_df, max_features=self.max_char_features
+            ),
+            TfidfVectorizer(analyzer=lead_features, sublinear_tf=True, min_df=self.min_df),
+        )
 
     def _stack(self, blocks: list, lead_weight: float):
+        from scipy import sparse
+
         words, chars, leads = blocks
         parts = [words * self.word_weight, chars] + ([leads * lead_weight] if lead_weight else [])
         return sparse.hstack(parts).tocsr()
 
     @staticmethod
-    def _svm(c: float) -> LinearSVC:
+    def _svm(c: float):
+        from sklearn.svm import LinearSVC
+
         return LinearSVC(C=c, class_weight="balanced")
 
     @staticmethod
-    def _margins(svm: LinearSVC, x) -> np.ndarray:
+    def _margins(svm, x) -> np.ndarray:
         d = svm.decision_function(x)
         return np.column_stack([-d / 2, d / 2]) if d.ndim == 1 else d
 
-    def fit(self, texts: list[str], labels: list[str]) -> KeywordClassifier:
+    def fit(self, texts: list[str], labels: list[str], *, keep_fitted: bool = False) -> KeywordClassifier:
+        """Train on ``texts``. ``keep_fitted`` keeps the sklearn vectorizers and dense weights in
+        ``self.fitted`` (never saved) so tests can compare serving with sklearn's own transforms."""
+        from sklearn.metrics import f1_score
+        from sklearn.model_selection import StratifiedKFold
+
         counts = Counter(labels)
         if len(counts) < 2:
             raise ValueError("训练数据至少需要两个类别。")
@@ -144,7 +259,8 @@ class KeywordClassifier:
             rare = "、".join(sorted(label for label, n in counts.items() if n < 2)[:5])
             raise ValueError(f"每个类别至少需要两条训练数据（不足的类别：{rare}）。")
         y = np.array([str(label) for label in labels])
-        blocks = self._blocks(texts, fit=True)
+        vectorizers = self._vectorizers()
+        blocks = [v.fit_transform(texts) for v in vectorizers]
         self.labels = sorted({str(label) for label in y})  # plain str: they go into JSON and the database
         grid = [
             (lw, c)
@@ -170,33 +286,42 @@ class KeywordClassifier:
         score, lw, c, oof = best
         x = self._stack(blocks, lw)
         svm = self._svm(c).fit(x, y)
-        self._store(svm, lw)
+        coef = self._store(svm, lw, vectorizers)
+        if keep_fitted:
+            self.fitted = {"vectorizers": vectorizers, "coef": coef}
         self.temperature = self._fit_temperature(oof, np.searchsorted(self.labels, y))
         self.selection = {"lead_weight": lw, "c": c, "inner_macro_f1": round(float(score), 4), "grid": grid}
         self.trained_on = len(texts)
         self.label_counts = dict(counts)
         return self
 
-    def _store(self, svm: LinearSVC, lead_weight: float) -> None:
+    def _store(self, svm, lead_weight: float, vectorizers: tuple) -> list[np.ndarray]:
+        """Keep the weights as serving blocks; returns the dense per-block weights (vectorizer order)."""
+        words, chars, leads = vectorizers
         coef, intercept = svm.coef_, svm.intercept_
         if coef.shape[0] == 1:  # binary: one weight vector for the second label; make it symmetric
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
         coef = coef.T.astype(np.float32)  # features × labels: one row per feature for cheap lookups
-        n_words, n_chars = len(self.words.vocabulary_), len(self.chars.vocabulary_)
-        n_leads = len(self.leads.vocabulary_)
+        n_words, n_chars = len(words.vocabulary_), len(chars.vocabulary_)
         word_block = coef[:n_words] * self.word_weight  # the block scaling folded into the weights
         char_block = coef[n_words : n_words + n_chars]
-        lead_block = (
-            coef[n_words + n_chars :] * lead_weight if lead_weight else np.zeros((0, coef.shape[1]), np.float32)
-        )
-        if not lead_weight:
-            self.leads.vocabulary_ = {}  # unused: keep the artefact small and inference cheap
-            self.leads.idf_ = np.zeros(0)
-        elif lead_block.shape[0] != n_leads:
-            raise AssertionError("lead block size mismatch")
-        self.coef = [np.ascontiguousarray(b, dtype=np.float32) for b in (word_block, char_block, lead_block)]
+        if lead_weight:
+            lead_block = coef[n_words + n_chars :] * lead_weight
+            if lead_block.shape[0] != len(leads.vocabulary_):
+                raise AssertionError("lead block size mismatch")
+            lead_vocab, lead_idf = leads.vocabulary_, leads.idf_
+        else:  # unused: keep the artefact small and inference cheap
+            lead_block = np.zeros((0, coef.shape[1]), np.float32)
+            lead_vocab, lead_idf = {}, np.zeros(0)
+        dense = [np.ascontiguousarray(b, dtype=np.float32) for b in (word_block, char_block, lead_block)]
+        self.blocks = [
+            FeatureBlock(words.vocabulary_, words.idf_, dense[0]),
+            FeatureBlock(chars.vocabulary_, chars.idf_, dense[1]),
+            FeatureBlock(lead_vocab, lead_idf, dense[2]),
+        ]
         self.intercept = intercept.astype(np.float64)
         self.lead_weight = lead_weight
+        return dense
 
     @staticmethod
     def _fit_temperature(margins: np.ndarray, y: np.ndarray) -> float:
@@ -207,6 +332,9 @@ class KeywordClassifier:
         perfectly, and unsmoothed log-loss would then drive the temperature (and every confidence)
         to its limit. A model trained on eight texts per class must not claim 99.9%.
         """
+        from scipy.optimize import minimize_scalar
+        from scipy.special import log_softmax
+
         k = margins.shape[1]
         counts = np.bincount(y, minlength=k).astype(float)
         hit = (counts[y] + 1) / (counts[y] + 2)
@@ -218,17 +346,16 @@ class KeywordClassifier:
 
         return float(np.exp(minimize_scalar(loss, bounds=(-3.0, 5.0), method="bounded").x))
 
-    # -- inference -------------------------------------------------------------------
+    # -- inference (numpy only) --------------------------------------------------------
     def _proba(self, decision: np.ndarray) -> np.ndarray:
-        return softmax(self.temperature * decision, axis=-1)
+        return softmax(self.temperature * decision)
 
     def decision_function(self, texts: list[str]) -> np.ndarray:
-        """Margins for many texts (sparse matrices; for evaluation, not the per-ticket path)."""
-        words, chars, leads = self._blocks(texts)
-        d = words @ self.coef[0] + chars @ self.coef[1] + self.intercept
-        if self.lead_weight:
-            d = d + leads @ self.coef[2]
-        return np.asarray(d)
+        """Margins for many texts (texts × labels)."""
+        out = np.zeros((len(texts), len(self.labels)))
+        for row, text in enumerate(texts):
+            out[row] = self._decision_one(self._vectors(text))
+        return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return self._proba(self.decision_function(texts))
@@ -238,22 +365,8 @@ class KeywordClassifier:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        for derived in ("_names_cache",):
-            state.pop(derived, None)
+        state.pop("fitted", None)  # sklearn objects stay in the training process
         return state
-
-    @staticmethod
-    def _doc(vectorizer: TfidfVectorizer, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """One document's TF-IDF entries (indices, values), as TfidfVectorizer(sublinear_tf, l2) makes them."""
-        vocab = vectorizer.vocabulary_
-        counts_of = Counter(features)  # counting, the key intersection and the lookups all run in C
-        known = counts_of.keys() & vocab.keys()
-        if not known:
-            return np.empty(0, dtype=np.intp), np.empty(0)
-        idx = np.fromiter(map(vocab.__getitem__, known), dtype=np.intp, count=len(known))
-        counts = np.fromiter(map(counts_of.__getitem__, known), dtype=float, count=len(known))
-        values = (1.0 + np.log(counts)) * vectorizer.idf_[idx]
-        return idx, values / np.sqrt(values @ values)
 
     def _vectors(self, text: str, words: list[str] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per block (indices, values) for one text; the text is cleaned once for all three blocks.
@@ -264,36 +377,25 @@ class KeywordClassifier:
         cleaned = clean(with_lines)
         if words is None:
             words = tokens_of_clean(cleaned)
-        out = [self._doc(self.words, words), self._doc(self.chars, _char_ngrams(cleaned))]
+        out = [self.blocks[0].lookup(words), self.blocks[1].lookup(_char_ngrams(cleaned))]
         if self.lead_weight:
-            out.append(self._doc(self.leads, _char_ngrams(_lead(with_lines))))
+            out.append(self.blocks[2].lookup(_char_ngrams(_lead(with_lines))))
         return out
 
     def _decision_one(self, vectors) -> np.ndarray:
         d = self.intercept.copy()
-        for (idx, values), weights in zip(vectors, self.coef, strict=False):
+        for (idx, values), block in zip(vectors, self.blocks, strict=False):
             if len(idx):
-                d += values @ weights[idx]
+                owner, cols, vals = block.entries(idx)
+                d += np.bincount(cols, weights=values[owner] * vals, minlength=len(d))
         return d
 
     def proba_one(self, text: str) -> np.ndarray:
-        """Calibrated probabilities for one text without building sparse matrices (the per-ticket path)."""
+        """Calibrated probabilities for one text (the per-ticket path)."""
         return self._proba(self._decision_one(self._vectors(text)))
 
     def top(self, text: str, k: int = 3) -> list[Prediction]:
         return self.analyse(text, k, reasons=0)[0]
-
-    def _names(self) -> list[list[str]]:
-        cached = getattr(self, "_names_cache", None)
-        if cached is None:
-            cached = []
-            for vectorizer in (self.words, self.chars, self.leads):
-                names = [""] * len(vectorizer.vocabulary_)
-                for name, i in vectorizer.vocabulary_.items():
-                    names[i] = name
-                cached.append(names)
-            self._names_cache = cached
-        return cached
 
     def analyse(
         self, text: str, k: int = 3, reasons: int = 8, words: list[str] | None = None
@@ -314,22 +416,26 @@ class KeywordClassifier:
     def _reasons(self, label: str, vectors, n: int) -> list[Reason]:
         col = self.labels.index(label)
         contributions: dict[tuple[str, str], float] = {}
-        for (idx, values), weights, names, kind in zip(
-            vectors, self.coef, self._names(), ("词", "字", "标题"), strict=False
-        ):
+        for (idx, values), block, kind in zip(vectors, self.blocks, ("词", "字", "标题"), strict=False):
             if not len(idx):
                 continue
-            parts = values * weights[idx, col]
+            owner, cols, vals = block.entries(idx)
+            mine = cols == col
+            parts = np.zeros(len(idx))
+            parts[owner[mine]] = values[owner[mine]] * vals[mine]
             # Only the strongest few can make the list: name just those (a long text has ~1,000 features).
+            # Features that always occur together get exactly equal contributions; ties go to the
+            # feature that sorts first (a row's index is its feature's sorted position), so the
+            # explanation does not depend on hash order.
             keep = np.flatnonzero(parts > 0)
             if len(keep) > 3 * n:
-                keep = keep[np.argpartition(parts[keep], -3 * n)[-3 * n :]]
+                keep = keep[np.lexsort((idx[keep], -parts[keep]))[: 3 * n]]
             for j in keep:
-                name = names[idx[j]].strip()
+                name = block.name(int(idx[j])).strip()
                 if name:
                     key = (name, kind)
                     contributions[key] = contributions.get(key, 0.0) + float(parts[j])
-        ranked = sorted(contributions.items(), key=lambda kv: kv[1], reverse=True)[:n]
+        ranked = sorted(contributions.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
         return [Reason(feature, round(weight, 4), kind) for (feature, kind), weight in ranked]
 
     # -- artefact --------------------------------------------------------------------

@@ -9,7 +9,7 @@ logger = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    from django.db import DatabaseError
+    from django.db import DatabaseError, connections
 
     from routing.segmentation import warm_up as segmentation_warm_up
 
@@ -23,4 +23,9 @@ def warm_up() -> None:
         logger.warning("routing model not preloaded: %s", exc)
     except Exception:  # warm-up is an optimisation; it must never stop a process from starting
         logger.exception("routing warm-up failed; routing will load lazily")
+    finally:
+        # Reading the model opened a database connection. Under gunicorn --preload this runs in
+        # the master, and forked workers would inherit (and share) that socket: close it here, so
+        # every process opens its own on its first query.
+        connections.close_all()
     logger.info("routing warm-up done in %.2fs", time.perf_counter() - started)

@@ -15,7 +15,6 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from routing.classifier import KeywordClassifier
 from routing.models import ClassifierModel, TrainingExample
@@ -94,6 +93,10 @@ def corrections_corpus() -> Corpus:
 
 def evaluate(clf: KeywordClassifier, corpus: Corpus, *, threshold: float) -> dict:
     """The figures evaluate_router prints: accuracy, macro-F1, per class, coverage at the threshold, latency."""
+    # Imported here, not at module level: this module also stores and activates models, which
+    # must not pull scikit-learn into a process that only serves.
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     latencies, predicted, confidence = [], [], []
     for text in corpus.texts:
         start = time.perf_counter()

@@ -3,6 +3,7 @@ import zlib
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from routing.classifier import C_GRID, FORMAT, LEAD_GRID, KeywordClassifier, _char_ngrams
@@ -46,12 +47,16 @@ def test_explanation_names_the_keywords_that_drove_the_choice():
 
 def test_fast_single_text_path_equals_sklearn():
     texts, labels = corpus()
-    clf = KeywordClassifier(lead_weight=0.5).fit(texts, labels)
+    clf = KeywordClassifier(lead_weight=0.5).fit(texts, labels, keep_fitted=True)
     probe = [*texts, "完全无关的一句话", "", "暖气不热\n另外楼下饭馆油烟很大", "电话13812345678 _x000D_ 暖气"]
-    reference = clf.predict_proba(probe)  # sklearn's vectorizers and sparse matrices
-    fast = np.array([clf.proba_one(t) for t in probe])  # hand-rolled per-ticket path
-    assert np.abs(reference - fast).max() < 1e-5
+    # sklearn's own vectorizers and sparse matrices, with the dense weights of the same fit
+    blocks = [v.transform(probe) for v in clf.fitted["vectorizers"]]
+    margins = sum(np.asarray(b @ w) for b, w in zip(blocks, clf.fitted["coef"], strict=True)) + clf.intercept
+    reference = softmax(clf.temperature * margins, axis=1)
+    fast = np.array([clf.proba_one(t) for t in probe])  # numpy-only per-ticket path
+    assert np.abs(reference - fast).max() < 1e-9
     assert (reference.argmax(1) == fast.argmax(1)).all()
+    assert np.abs(clf.predict_proba(probe) - fast).max() < 1e-12
 
 
 def test_char_ngrams_match_sklearns_char_analyzer():
@@ -110,6 +115,25 @@ def test_an_artefact_of_another_format_fails_with_a_clear_message():
         KeywordClassifier.from_bytes(old)
     with pytest.raises(ValueError, match=r"无法读取.*重新训练"):
         KeywordClassifier.from_bytes(zlib.compress(b"not a pickle"))
+    assert FORMAT == 4
+
+
+def test_a_format3_artefact_is_refused_with_the_retrain_message():
+    # FORMAT 3 pickled the classifier together with its fitted sklearn vectorizers.
+    clf = KeywordClassifier().fit(*corpus(), keep_fitted=True)
+    legacy = KeywordClassifier.__new__(KeywordClassifier)
+    words, chars, leads = clf.fitted["vectorizers"]
+    legacy.__dict__.update(words=words, chars=chars, leads=leads, coef=clf.fitted["coef"], labels=clf.labels)
+    blob = zlib.compress(pickle.dumps({"format": 3, "classifier": legacy}))
+    with pytest.raises(ValueError, match=r"格式 v3 与当前版本 v4 不兼容.*重新训练"):
+        KeywordClassifier.from_bytes(blob)
+
+
+def test_the_saved_model_holds_no_sklearn_object():
+    clf = KeywordClassifier().fit(*corpus(), keep_fitted=True)
+    raw = zlib.decompress(clf.to_bytes())
+    assert b"sklearn" not in raw and b"scipy" not in raw
+    assert all(b.vals.dtype == np.float32 for b in KeywordClassifier.from_bytes(clf.to_bytes()).blocks)
 
 
 @pytest.mark.parametrize("labels", [["a"] * 6, ["a", "a", "a", "b"]])
