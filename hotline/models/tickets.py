@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +27,7 @@ from hotline.choices import (
     Satisfaction,
     TicketStatus,
 )
+from hotline.search import TicketSearchVectorField
 
 
 class TicketCounter(models.Model):
@@ -112,6 +114,8 @@ class Ticket(models.Model):
     replied_at = models.DateTimeField("反馈时间", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+    # jieba words of title, content and address for keyword search (hotline/search.py).
+    search_vector = TicketSearchVectorField("检索词")
 
     class Meta:
         verbose_name = "工单"
@@ -127,6 +131,12 @@ class Ticket(models.Model):
             models.Index(fields=["district", "-created_at"], name="ticket_district_recent_idx"),
             # Duplicate suggestions: recent tickets at the same street.
             models.Index(fields=["street", "-created_at"], name="ticket_street_recent_idx"),
+            # Lists filtered by status, newest first: WHERE status = … ORDER BY id DESC LIMIT 26.
+            models.Index(fields=["status", "-id"], name="ticket_status_recent_idx"),
+            # Keyword search: search_vector @@ tsquery. New entries queue in a pending list that
+            # the insert which overflows it merges into the index; 1 MB (not 4) keeps that one
+            # create's extra wait under ~0.1 s (measured on 1,000,000 tickets).
+            GinIndex(fields=["search_vector"], name="ticket_search_idx", gin_pending_list_limit=1024),
         ]
 
     def __str__(self) -> str:
@@ -186,7 +196,15 @@ class Assignment(models.Model):
         verbose_name = "承办记录"
         verbose_name_plural = "承办记录"
         indexes = [
+            # The workbench's open tabs and their counts: WHERE unit_id = … AND status IN (…).
             models.Index(fields=["unit", "status"], name="assignment_unit_status_idx"),
+            # The workbench's replied tab, newest reply first, a page at a time: a city bureau holds
+            # tens of thousands of replied assignments, and this reads only the page (and "999+").
+            models.Index(
+                fields=["unit", "-replied_at", "-id"],
+                name="assignment_unit_replied_idx",
+                condition=Q(status="replied") & ~Q(role="copy"),
+            ),
         ]
         constraints = [
             # A ticket has at most one live lead unit at a time.
@@ -219,7 +237,10 @@ class Clock(models.Model):
     """One deadline of a ticket or assignment; the due and warning times are fixed when it starts."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clocks")
-    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="clocks")
+    # Indexed by clock_assignment_kind_idx below (assignment first), which replaces the plain FK index.
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="clocks", db_index=False
+    )
     kind = models.CharField("时限", max_length=10, choices=ClockKind.choices)
     state = models.CharField("状态", max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
     started_at = models.DateTimeField("开始")
@@ -241,6 +262,9 @@ class Clock(models.Model):
         verbose_name = "时限"
         verbose_name_plural = "时限"
         indexes = [
+            # An assignment's latest clock of a kind (the workbench reads the reply clock of every
+            # open assignment): WHERE assignment_id = … AND kind = … ORDER BY id DESC LIMIT 1.
+            models.Index(fields=["assignment", "kind", "-id"], name="clock_assignment_kind_idx"),
             # Sweep: SELECT … FROM clock WHERE state IN ('running','warned') AND due_at <= now
             models.Index(fields=["due_at"], name="clock_live_due_idx", condition=Q(state__in=["running", "warned"])),
             # Sweep: SELECT … FROM clock WHERE state = 'running' AND warn_at <= now

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from hotline import selectors, services
+from hotline import search, selectors, services
 from hotline.choices import AccessAction
 from hotline.forms import TicketSearchForm
 from hotline.phones import mask_phone
@@ -56,6 +56,8 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "page": page,
             "first_page": bool(data.get("before")),
+            # Only filler words (问题、处理…) or digits: not stored, so nothing can match; say so.
+            "unsearchable": not search.is_searchable(data.get("q", "")),
         },
     )
 
