@@ -9,15 +9,13 @@ computed due and warning times when they start: a later policy change never move
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from dataclasses import dataclass
 
 from hotline.choices import ClockKind, Priority
+from hotline.refcache import ReferenceCache
 from hotline.workcalendar import DAY, calendar
 
 WARN_FRACTION = 0.75  # yellow warning at 75% of a clock's time unless a policy says otherwise
-_POLICY_TTL = 60.0
 
 
 @dataclass(frozen=True)
@@ -87,26 +85,22 @@ class Schedule:
     estimated: bool
 
 
-class PolicyBook:
-    """Active policies, cached per process for a minute (a policy edit is rare; clock starts are not)."""
+class PolicyBook(ReferenceCache):
+    """Active policies, cached per process (a policy edit is rare; clock starts are not) and reloaded
+    when any reference row changes (hotline.refcache)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self._rows: list = []
-        self._loaded_at = -_POLICY_TTL
 
-    def invalidate(self) -> None:
-        self._loaded_at = -_POLICY_TTL
+    def _load(self) -> None:
+        from hotline.models import SlaPolicy
+
+        # Matching needs the category's id only (``match`` compares ids), so no join.
+        self._rows = list(SlaPolicy.objects.filter(is_active=True))
 
     def rows(self) -> list:
-        now = time.monotonic()
-        if now - self._loaded_at >= _POLICY_TTL:
-            with self._lock:
-                from hotline.models import SlaPolicy
-
-                self._rows = list(SlaPolicy.objects.filter(is_active=True).select_related("category"))
-                self._loaded_at = now
-        return self._rows
+        return self.ready()._rows
 
     def match(self, *, priority: str, at: dt.datetime, category=None, unit_kind: str = ""):
         """The most specific policy in force at ``at``: exact category > its parent > any; unit kind > any."""

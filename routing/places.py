@@ -6,15 +6,12 @@ without one it is reported as ambiguous, never guessed.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from hotline.refcache import ReferenceCache
 from routing.models import Place, PlaceLevel
 from routing.segmentation import clean
-
-_TTL = 300.0
 
 
 @dataclass(frozen=True)
@@ -59,39 +56,38 @@ class PlaceMatch:
         return text
 
 
-class Gazetteer:
-    """Names and aliases of every place, held in memory and refreshed every few minutes."""
+class Gazetteer(ReferenceCache):
+    """Names and aliases of every place, held in memory; reloaded when a reference row changes
+    (hotline.refcache) and every few minutes regardless."""
+
+    ttl = 300.0
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded_at = -_TTL
+        super().__init__()
         self.nodes: dict[int, Node] = {}
+        self.places: dict[int, Place] = {}
         self.surfaces: dict[str, list[int]] = {}
         self.lengths: list[int] = []
 
-    def invalidate(self) -> None:
-        self._loaded_at = -_TTL
-
     def _load(self) -> None:
-        nodes, surfaces = {}, defaultdict(set)
-        for pid, code, name, level, parent_id, aliases in Place.objects.values_list(
-            "id", "code", "name", "level", "parent_id", "aliases"
-        ):
-            nodes[pid] = Node(pid, code, name, level, parent_id)
-            for surface in {name, *(aliases or [])}:
+        nodes, places, surfaces = {}, {}, defaultdict(set)
+        for place in Place.objects.all():
+            places[place.pk] = place
+            nodes[place.pk] = Node(place.pk, place.code, place.name, place.level, place.parent_id)
+            for surface in {place.name, *(place.aliases or [])}:
                 if len(surface) >= 2:
-                    surfaces[surface].add(pid)
+                    surfaces[surface].add(place.pk)
         self.nodes = nodes
+        # The rows themselves too: a ticket located by the router points at them (no lookup per create).
+        self.places = places
         self.surfaces = {s: sorted(ids) for s, ids in surfaces.items()}
         self.lengths = sorted({len(s) for s in self.surfaces}, reverse=True)
 
     def ready(self) -> Gazetteer:
-        if time.monotonic() - self._loaded_at >= _TTL:
-            with self._lock:
-                if time.monotonic() - self._loaded_at >= _TTL:
-                    self._load()
-                    self._loaded_at = time.monotonic()
-        return self
+        return super().ready()
+
+    def place(self, pk: int | None) -> Place | None:
+        return self.ready().places.get(pk) if pk is not None else None
 
     def scan(self, text: str) -> list[tuple[str, list[int]]]:
         """Leftmost-longest matches of known names in ``text``."""

@@ -7,16 +7,13 @@ back to the district government (兜底), and without a district to the dispatch
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
+from hotline import refcache
 from hotline.choices import UnitKind
 from hotline.models import Category, CategoryScope, Unit
 from routing.models import DispatchRule, RuleTarget
 from routing.places import PlaceMatch
-
-_TTL = 60.0
 
 
 @dataclass(frozen=True)
@@ -27,32 +24,51 @@ class Resolution:
     reason: str
 
 
-class RuleBook:
-    """Active rules and the place → unit map, cached per process for a minute."""
+def _unit(units: dict[int, Unit], pk: int) -> Unit:
+    # A unit created after the unit book loaded (and before the rules did) is read on its own.
+    return units.get(pk) or Unit.objects.get(pk=pk)
+
+
+def _unit_order(unit: Unit) -> tuple[str, str]:
+    return (unit.kind, unit.code)
+
+
+class RuleBook(refcache.ReferenceCache):
+    """Active rules and the place → unit map, cached per process; reloaded when any reference row
+    changes (hotline.refcache) and every minute regardless. Units are the shared cached rows
+    (refcache.units), so a routed dispatch finds a unit's parent without a query."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded_at = -_TTL
+        super().__init__()
         self.rules: list[DispatchRule] = []
+        self.assists: dict[int, tuple[Unit, ...]] = {}
         self.unit_by_place: dict[int, Unit] = {}
 
-    def invalidate(self) -> None:
-        self._loaded_at = -_TTL
+    def _load(self) -> None:
+        units = refcache.units.ready().by_id
+        rules = list(DispatchRule.objects.filter(is_active=True))
+        assists: dict[int, list[Unit]] = {rule.pk: [] for rule in rules}
+        through = DispatchRule.assist_units.through
+        for rule_id, unit_id in (
+            through.objects.filter(dispatchrule__in=[r.pk for r in rules])
+            .order_by("pk")
+            .values_list("dispatchrule_id", "unit_id")
+        ):
+            assists[rule_id].append(_unit(units, unit_id))
+        for rule in rules:
+            if rule.unit_id is not None:
+                rule.unit = _unit(units, rule.unit_id)
+        self.rules = rules
+        # Unit order (kind, code) as Unit.Meta.ordering gave the queries this replaces.
+        self.assists = {pk: tuple(sorted(found, key=_unit_order)) for pk, found in assists.items()}
+        self.unit_by_place = {
+            u.place_id: u
+            for u in sorted(units.values(), key=_unit_order)
+            if u.is_active and u.place_id is not None and u.kind != UnitKind.COMMUNITY
+        }
 
     def ready(self) -> RuleBook:
-        if time.monotonic() - self._loaded_at >= _TTL:
-            with self._lock:
-                self.rules = list(
-                    DispatchRule.objects.filter(is_active=True)
-                    .select_related("category", "place", "unit")
-                    .prefetch_related("assist_units")
-                )
-                self.unit_by_place = {
-                    u.place_id: u
-                    for u in Unit.objects.filter(is_active=True, place__isnull=False).exclude(kind=UnitKind.COMMUNITY)
-                }
-                self._loaded_at = time.monotonic()
-        return self
+        return super().ready()
 
     def best_rule(self, category: Category, place: PlaceMatch) -> DispatchRule | None:
         street_id = place.street.id if place.street else None
@@ -86,7 +102,7 @@ class RuleBook:
         target = (
             rule.target if rule else (RuleTarget.PLACE_STREET if category.scope == CategoryScope.TERRITORIAL else None)
         )
-        assist = tuple(rule.assist_units.all()) if rule else ()
+        assist = self.assists.get(rule.pk, ()) if rule else ()
         label = f"规则“{rule.name}”" if rule else f"分类属性“{category.get_scope_display() or '未设'}”"
         if target == RuleTarget.UNIT:
             return Resolution(rule.unit, assist, rule, f"{label}：{category.name}由{rule.unit}主办")

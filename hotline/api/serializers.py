@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from rest_framework import serializers
 
 from hotline.choices import Channel, HandlingResult, Priority, RequestType, Satisfaction
@@ -10,7 +12,23 @@ from hotline.phones import mask_phone
 from routing.models import Place
 
 
-class UnitSerializer(serializers.ModelSerializer):
+class BuiltOnce:
+    # ModelSerializer works its fields out of the model for every instance it serializes (field
+    # classes, labels, choices, validators): a good part of rendering a ticket's detail. They depend
+    # on the class alone, so each class builds them once and every instance gets a deep copy, which
+    # is what DRF itself does with declared fields. (A comment, not a docstring: drf-spectacular
+    # would publish a docstring as the description of every serializer without one of its own.)
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")  # this class's own, never a parent's
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)
+
+
+class UnitSerializer(BuiltOnce, serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
@@ -18,7 +36,7 @@ class UnitSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "short_name", "kind", "parent", "is_active"]
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(BuiltOnce, serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
@@ -33,7 +51,7 @@ class PlaceField(serializers.SlugRelatedField):
         )
 
 
-class TicketListSerializer(serializers.ModelSerializer):
+class TicketListSerializer(BuiltOnce, serializers.ModelSerializer):
     """List rows never carry personal data in full, for any role."""
 
     caller_phone = serializers.SerializerMethodField()
@@ -69,7 +87,7 @@ class TicketListSerializer(serializers.ModelSerializer):
         return "保密" if obj.confidential and not self.context["request"].user.is_hub else mask_phone(obj.caller_phone)
 
 
-class ClockSerializer(serializers.ModelSerializer):
+class ClockSerializer(BuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Clock
         fields = [
@@ -85,7 +103,7 @@ class ClockSerializer(serializers.ModelSerializer):
         ]
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(BuiltOnce, serializers.ModelSerializer):
     unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
     clocks = ClockSerializer(many=True, read_only=True)
 
@@ -109,7 +127,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         ]
 
 
-class RequestSerializer(serializers.ModelSerializer):
+class RequestSerializer(BuiltOnce, serializers.ModelSerializer):
     unit = serializers.SlugRelatedField(source="assignment.unit", slug_field="code", read_only=True, allow_null=True)
     suggested_unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
@@ -129,7 +147,7 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(BuiltOnce, serializers.ModelSerializer):
     # Null for system events (the router, the deadline sweep) and events without a unit.
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     actor_unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)

@@ -27,16 +27,16 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hotline import selectors, services
+from hotline import refcache, selectors, services
 from hotline.api import serializers as s
 from hotline.api.filters import TicketFilter, UnitFilter
 from hotline.api.throttles import FailOpenScopedRateThrottle
-from hotline.choices import AccessAction, TicketStatus
+from hotline.choices import AccessAction
 from hotline.errors import InvalidInput, NotFound
-from hotline.models import Category, Ticket, Unit
+from hotline.models import Category, Ticket, Unit, User
 from hotline.services.privacy import access_log_record, ticket_view_logged
 from routing.selectors import duplicates_for, knowledge_search
-from routing.services import latest_decision, ticket_dispatch_with_feedback, ticket_route_safely
+from routing.services import Created, latest_decision, ticket_create_routed, ticket_dispatch_with_feedback
 
 # Every error the API can answer, each with the one error body (hotline.api.errors), so the
 # published schema lists every status code a client will meet (checked by schemathesis).
@@ -340,12 +340,38 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketDetailSerializer, **errors(400, 401, 403)})
     def create(self, request, *args, **kwargs):
+        # Route with the reference data as it stands now, whatever another process just edited.
+        refcache.sync()
         data = s.TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ticket = services.ticket_create(actor=request.user, **data.validated_data)
-        if ticket.status == TicketStatus.RECEIVED:
-            ticket_route_safely(ticket=ticket)  # auto-dispatches when confident; never fails the create
-        return self._detail(ticket, code=status.HTTP_201_CREATED)
+        user = request.user
+        if user.unit_id is not None and not User.unit.is_cached(user):
+            # The access log names the viewer's unit: take the cached row rather than read it.
+            user.unit = refcache.units.get(user.unit_id) or user.unit
+        views: list = []
+
+        def log_view(created: Created) -> None:
+            # In the create's own transaction: one commit (one WAL flush) for the whole request.
+            if created.written_here:
+                views.append(ticket_view_logged(user=user, ticket=created.ticket, channel="api", request=request))
+
+        # Classified, located and auto-dispatched when confident; routing never fails the create.
+        created = ticket_create_routed(actor=user, also_write=log_view, **data.validated_data)
+        if not created.written_here:  # plain intake (direct answer, or routing failed): read it back
+            return self._detail(created.ticket, code=status.HTTP_201_CREATED)
+        return self._created(created, views[-1])  # an earlier entry belongs to a rolled-back attempt
+
+    def _created(self, created: Created, view) -> Response:
+        """The new ticket's detail from the rows this request wrote, exactly as a read-back would show
+        them (tests/perf pins this against GET /api/tickets/{id}/), without reading them back."""
+        ticket = created.ticket
+        _prefetched(ticket, "assignments", created.assignments)
+        _prefetched(ticket, "requests", [])  # a ticket being created has no pending requests
+        _prefetched(ticket, "events", created.events)
+        for assignment in created.assignments:
+            _prefetched(assignment, "clocks", [c for c in created.clocks if c.assignment is assignment])
+        data = s.TicketDetailSerializer(ticket, context={"request": self.request, "caller_view": view}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def _transition(self, request, name: str) -> Response:
         spec = TRANSITIONS[name]
@@ -372,6 +398,15 @@ class TicketViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
             ticket=ticket, actor=request.user, reason=data.validated_data["reason"], channel="api", request=request
         )
         return Response({"phone": view.phone})
+
+
+def _prefetched(instance, name: str, rows: list) -> None:
+    """Make ``instance.<name>.all()`` return ``rows`` without a query, as prefetch_related leaves it
+    after reading them (the manager's all() returns the cached queryset itself)."""
+    cached = getattr(instance, name).all()  # lazy: nothing is read
+    cached._result_cache = list(rows)
+    cached._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = cached
 
 
 class HubOnly(BasePermission):

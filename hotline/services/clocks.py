@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
+from hotline import refcache
 from hotline.choices import LIVE_CLOCK_STATES, AssignmentRole, ClockKind, ClockState, EventKind
 from hotline.models import Assignment, Clock, Ticket, User
 from hotline.services.events import event_record
@@ -15,7 +17,7 @@ from hotline.workcalendar import calendar
 UNIT_CLOCKS = (ClockKind.SIGN, ClockKind.CONTACT, ClockKind.REPLY)
 
 
-def clock_start(
+def clock_build(
     *,
     ticket: Ticket,
     kind: str,
@@ -23,14 +25,16 @@ def clock_start(
     start: dt.datetime | None = None,
     limit: Limit | None = None,
 ) -> Clock:
-    """Start a clock under the policy in force now; its due and warning times never move on their own."""
+    """An unsaved clock under the policy in force at ``start`` (callers save it, alone or in bulk)."""
     start = start or timezone.now()
     unit_kind = assignment.unit.kind if assignment is not None else ""
-    terms = terms_for(priority=ticket.priority, kind=kind, at=start, category=ticket.category, unit_kind=unit_kind)
+    terms = terms_for(
+        priority=ticket.priority, kind=kind, at=start, category=refcache.category_of(ticket), unit_kind=unit_kind
+    )
     if limit is not None:
         terms = Terms(limit, terms.warn_fraction, None)
     plan = schedule(start, terms.limit, terms.warn_fraction)
-    return Clock.objects.create(
+    return Clock(
         ticket=ticket,
         assignment=assignment,
         kind=kind,
@@ -44,14 +48,33 @@ def clock_start(
     )
 
 
-def clocks_start_for_assignment(assignment: Assignment, *, kinds=UNIT_CLOCKS) -> list[Clock]:
+def clock_start(
+    *,
+    ticket: Ticket,
+    kind: str,
+    assignment: Assignment | None = None,
+    start: dt.datetime | None = None,
+    limit: Limit | None = None,
+) -> Clock:
+    """Start a clock under the policy in force now; its due and warning times never move on their own."""
+    clock = clock_build(ticket=ticket, kind=kind, assignment=assignment, start=start, limit=limit)
+    clock.save(force_insert=True)
+    return clock
+
+
+def clocks_build_for_assignment(assignment: Assignment, *, kinds=UNIT_CLOCKS) -> list[Clock]:
     """Lead and assisting units each run their own clocks; copies and sub-dispatches do not."""
     if assignment.role not in (AssignmentRole.LEAD, AssignmentRole.ASSIST):
         return []
     return [
-        clock_start(ticket=assignment.ticket, kind=k, assignment=assignment, start=assignment.dispatched_at)
+        clock_build(ticket=assignment.ticket, kind=k, assignment=assignment, start=assignment.dispatched_at)
         for k in kinds
     ]
+
+
+def clocks_start_for_assignment(assignment: Assignment, *, kinds=UNIT_CLOCKS) -> list[Clock]:
+    clocks = clocks_build_for_assignment(assignment, kinds=kinds)
+    return Clock.objects.bulk_create(clocks) if clocks else []
 
 
 def clock_finish(clock: Clock, *, at: dt.datetime | None = None) -> None:
@@ -62,9 +85,13 @@ def clock_finish(clock: Clock, *, at: dt.datetime | None = None) -> None:
     clock.save(update_fields=["state", "stopped_at"])
 
 
-def clocks_finish(qs, *, at: dt.datetime | None = None) -> None:
-    for clock in qs.filter(state__in=LIVE_CLOCK_STATES):
-        clock_finish(clock, at=at)
+def clocks_finish(qs, *, at: dt.datetime | None = None) -> int:
+    """``clock_finish`` for every live clock in ``qs``, in one UPDATE (met or late per row)."""
+    at = at or timezone.now()
+    return qs.filter(state__in=LIVE_CLOCK_STATES).update(
+        state=Case(When(due_at__gte=at, then=Value(ClockState.MET)), default=Value(ClockState.LATE)),
+        stopped_at=at,
+    )
 
 
 def clocks_stop(qs, *, at: dt.datetime | None = None) -> int:

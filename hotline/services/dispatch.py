@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +29,13 @@ from hotline.services.base import (
     require_reason,
     ticket_lock,
 )
-from hotline.services.clocks import clock_start, clocks_finish, clocks_start_for_assignment, clocks_stop
+from hotline.services.clocks import (
+    clock_start,
+    clocks_build_for_assignment,
+    clocks_finish,
+    clocks_start_for_assignment,
+    clocks_stop,
+)
 from hotline.services.events import event_record
 from hotline.text import clean_text
 from hotline.workflow import Action, check
@@ -44,6 +51,27 @@ def _check_dispatchable(unit: Unit, field: str) -> None:
         raise InvalidInput.field(field, f"不能直接派给“{unit}”：社区由街道下派，热线中心不承办。")
 
 
+def _assignment(
+    *,
+    ticket: Ticket,
+    unit: Unit,
+    role: str,
+    actor: User,
+    now: dt.datetime,
+    note: str = "",
+    parent: Assignment | None = None,
+) -> Assignment:
+    return Assignment(
+        ticket=ticket,
+        unit=unit,
+        role=role,
+        parent=parent,
+        dispatched_by=actor,
+        dispatched_at=now,
+        note=note,
+    )
+
+
 def _assign(
     *,
     ticket: Ticket,
@@ -54,22 +82,39 @@ def _assign(
     note: str = "",
     parent: Assignment | None = None,
 ) -> Assignment:
-    assignment = Assignment.objects.create(
-        ticket=ticket,
-        unit=unit,
-        role=role,
-        parent=parent,
-        dispatched_by=actor,
-        dispatched_at=now,
-        note=note,
-    )
+    assignment = _assignment(ticket=ticket, unit=unit, role=role, actor=actor, now=now, note=note, parent=parent)
+    assignment.save(force_insert=True)
     clocks_start_for_assignment(assignment)
     return assignment
 
 
-def _dispatch_units(
-    *, ticket: Ticket, actor: User, lead_unit: Unit, assist_units: list[Unit], note: str, now: dt.datetime
-) -> dict:
+def assignments_save(assignments: list[Assignment]) -> list[Clock]:
+    """Insert new assignments and their clocks: one statement for the parts, one for all the clocks."""
+    Assignment.objects.bulk_create(assignments)
+    clocks = [clock for a in assignments for clock in clocks_build_for_assignment(a)]
+    return Clock.objects.bulk_create(clocks) if clocks else []
+
+
+@dataclass
+class DispatchPlan:
+    """What a dispatch will write, decided (and checked) before anything is written."""
+
+    assignments: list[Assignment]  # unsaved, in order: the lead, new assisting units, the district's copy
+    promoted: Assignment | None  # the assisting part the new lead unit held, to be ended
+    payload: dict
+
+
+def dispatch_plan(
+    *,
+    ticket: Ticket,
+    actor: User,
+    lead_unit: Unit,
+    assist_units: list[Unit],
+    note: str,
+    now: dt.datetime,
+    live: dict[int, Assignment],
+) -> DispatchPlan:
+    """The parts a dispatch creates. ``live`` maps unit id → the ticket's parts still at work."""
     _check_dispatchable(lead_unit, "lead_unit")
     for unit in assist_units:
         _check_dispatchable(unit, "assist_units")
@@ -77,18 +122,14 @@ def _dispatch_units(
         raise InvalidInput.field("assist_units", "主办单位不能同时是协办单位。")
     if len(set(assist_units)) != len(assist_units):
         raise InvalidInput.field("assist_units", "协办单位有重复。")
-    # Units still at work on the ticket (assisting units outlive a return of the lead). A unit holds
-    # one live part at a time: an assisting unit made lead ends its assisting part; one named to
-    # assist again keeps the part (and clocks) it has.
-    live = {a.unit_id: a for a in ticket.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES)}
-    promoted = live.get(lead_unit.pk)
-    if promoted is not None:
-        Assignment.objects.filter(pk=promoted.pk).update(status=AssignmentStatus.WITHDRAWN, ended_at=now)
-        clocks_stop(Clock.objects.filter(assignment=promoted), at=now)
-    _assign(ticket=ticket, unit=lead_unit, role=AssignmentRole.LEAD, actor=actor, now=now, note=note)
+    # A unit holds one live part at a time: an assisting unit made lead ends its assisting part; one
+    # named to assist again keeps the part (and clocks) it has.
+    parts = [_assignment(ticket=ticket, unit=lead_unit, role=AssignmentRole.LEAD, actor=actor, now=now, note=note)]
     for unit in assist_units:
         if unit.pk not in live:
-            _assign(ticket=ticket, unit=unit, role=AssignmentRole.ASSIST, actor=actor, now=now, note=note)
+            parts.append(
+                _assignment(ticket=ticket, unit=unit, role=AssignmentRole.ASSIST, actor=actor, now=now, note=note)
+            )
     copy = None
     if (
         lead_unit.kind in _DIRECT_KINDS
@@ -97,12 +138,32 @@ def _dispatch_units(
         and lead_unit.parent_id not in live
     ):
         copy = lead_unit.parent
-        _assign(ticket=ticket, unit=copy, role=AssignmentRole.COPY, actor=actor, now=now, note=note)
+        parts.append(_assignment(ticket=ticket, unit=copy, role=AssignmentRole.COPY, actor=actor, now=now, note=note))
+    payload = {"lead": lead_unit.code, "assist": [u.code for u in assist_units], "copy": copy.code if copy else None}
+    return DispatchPlan(parts, live.get(lead_unit.pk), payload)
+
+
+def mark_dispatched(ticket: Ticket, lead_unit: Unit, now: dt.datetime) -> None:
     ticket.status = TicketStatus.DISPATCHED
     ticket.lead_unit = lead_unit
     ticket.dispatched_at = now
     ticket.signed_at = None
-    return {"lead": lead_unit.code, "assist": [u.code for u in assist_units], "copy": copy.code if copy else None}
+
+
+def _dispatch_units(
+    *, ticket: Ticket, actor: User, lead_unit: Unit, assist_units: list[Unit], note: str, now: dt.datetime
+) -> dict:
+    # Units still at work on the ticket (assisting units outlive a return of the lead).
+    live = {a.unit_id: a for a in ticket.assignments.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES)}
+    plan = dispatch_plan(
+        ticket=ticket, actor=actor, lead_unit=lead_unit, assist_units=assist_units, note=note, now=now, live=live
+    )
+    if plan.promoted is not None:
+        Assignment.objects.filter(pk=plan.promoted.pk).update(status=AssignmentStatus.WITHDRAWN, ended_at=now)
+        clocks_stop(Clock.objects.filter(assignment=plan.promoted), at=now)
+    assignments_save(plan.assignments)
+    mark_dispatched(ticket, lead_unit, now)
+    return plan.payload
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from hotline.models import Category, Clock, Ticket, User
 from hotline.phones import PhoneError, normalize_phone
 from hotline.services.base import require, require_reason, ticket_lock
 from hotline.services.clocks import clock_start, clocks_finish, clocks_stop
-from hotline.services.events import event_record
+from hotline.services.events import event_build, event_record
 from hotline.services.rating import rating_invite
 from hotline.text import clean_text
 from hotline.workflow import CREATE_ROLES, Action, check
@@ -68,8 +68,7 @@ def _validate_places(district: Place | None, street: Place | None, community: Pl
     return district, street, community
 
 
-@transaction.atomic
-def ticket_create(
+def ticket_prepare(
     *,
     actor: User,
     title: str,
@@ -86,13 +85,10 @@ def ticket_create(
     street: Place | None = None,
     community: Place | None = None,
     confidential: bool = False,
-    answer: str = "",
-    knowledge_article=None,
-    merge_into: Ticket | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Receive a request (受理). With ``answer`` it is answered on the call and closes at once;
-    with ``merge_into`` it is saved as a repeat call of that master ticket, in one transaction."""
+    """Check and clean an intake. The unsaved ticket returned is exactly what ``ticket_insert`` writes;
+    nothing is written (and no number used up) when the intake is refused."""
     if actor.role not in CREATE_ROLES:
         raise NotAllowed("只有话务员、派单员可以受理工单。")
     now = now or timezone.now()
@@ -124,9 +120,7 @@ def ticket_create(
     _validate_choice("channel", channel, Channel, "来源渠道")
     _validate_choice("priority", priority, Priority, "紧急程度")
     district, street, community = _validate_places(district, street, community)
-
-    ticket = Ticket.objects.create(
-        number=ticket_number_next(timezone.localtime(now).date()),
+    return Ticket(
         channel=channel,
         request_type=request_type,
         priority=priority,
@@ -144,19 +138,111 @@ def ticket_create(
         confidential=confidential,
         created_by=actor,
         status=TicketStatus.RECEIVED,
+        created_at=now,
     )
-    if now != ticket.created_at:
-        # Demo data and imports backdate tickets; keep created_at honest about when the call was.
-        Ticket.objects.filter(pk=ticket.pk).update(created_at=now)
-        ticket.created_at = now
-    event_record(
-        at=now,
+
+
+def ticket_reserve_id() -> int | None:
+    """The id the next ticket will have, taken now (PostgreSQL only, else None).
+
+    Sequences are outside transactions and never wait, so a create can write the rows that point at
+    a ticket first and the ticket row itself last: foreign keys are checked at commit (Django creates
+    them DEFERRABLE INITIALLY DEFERRED). Numbering locks the day's counter row until the commit and
+    every other create queues for it; numbered last, a create holds it for little more than the
+    commit itself.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Ticket._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def ticket_insert(ticket: Ticket) -> Ticket:
+    """Number a prepared ticket and insert it as it stands (call inside a transaction).
+
+    created_at is the moment of the call (or a backdated import's), not of the insert. auto_now_add
+    would overwrite it, and writing it back cost an UPDATE of the fresh row and of every index on it
+    (the search vector's GIN index among them). So the row is saved raw (values exactly as given),
+    after every other field's pre_save has run as a normal insert runs it.
+    """
+    computed = {}  # values a field's pre_save returns without putting them on the instance
+    for field in Ticket._meta.concrete_fields:
+        if field.primary_key or field.attname == "created_at":
+            continue
+        value = field.pre_save(ticket, True)  # auto_now (updated_at) sets the attribute itself
+        if value is not getattr(ticket, field.attname):
+            computed[field.attname] = value
+    kept = {name: getattr(ticket, name) for name in computed}
+    # Numbered last, just before the insert: the day's counter row stays locked until the commit,
+    # and every other create waits for it (the search words above are computed outside that wait).
+    ticket.number = ticket_number_next(timezone.localtime(ticket.created_at).date())
+    ticket.__dict__.update(computed)
+    try:
+        ticket.save_base(raw=True, force_insert=True)
+    finally:
+        ticket.__dict__.update(kept)  # as after a normal save: the expression is not left behind
+    return ticket
+
+
+def created_event(ticket: Ticket, actor: User):
+    """The trail's first entry (unsaved)."""
+    return event_build(
+        at=ticket.created_at,
         ticket=ticket,
         kind=EventKind.CREATED,
         actor=actor,
         to_status=TicketStatus.RECEIVED,
-        payload={"channel": channel, "request_type": request_type, "priority": priority},
+        payload={"channel": ticket.channel, "request_type": ticket.request_type, "priority": ticket.priority},
     )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: User,
+    title: str,
+    content: str,
+    request_type: str,
+    channel: str = Channel.PHONE,
+    priority: str = Priority.GENERAL,
+    category: Category | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    caller_id: str = "",
+    address: str = "",
+    district: Place | None = None,
+    street: Place | None = None,
+    community: Place | None = None,
+    confidential: bool = False,
+    answer: str = "",
+    knowledge_article=None,
+    merge_into: Ticket | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Receive a request (受理). With ``answer`` it is answered on the call and closes at once;
+    with ``merge_into`` it is saved as a repeat call of that master ticket, in one transaction."""
+    prepared = ticket_prepare(
+        actor=actor,
+        title=title,
+        content=content,
+        request_type=request_type,
+        channel=channel,
+        priority=priority,
+        category=category,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        caller_id=caller_id,
+        address=address,
+        district=district,
+        street=street,
+        community=community,
+        confidential=confidential,
+        now=now,
+    )
+    ticket = ticket_insert(prepared)
+    now = ticket.created_at
+    created_event(ticket, actor).save(force_insert=True)
     clock_start(ticket=ticket, kind=ClockKind.DISPATCH, start=now)
     if answer:
         ticket_answer(ticket=ticket, actor=actor, answer=answer, article=knowledge_article, now=now)
