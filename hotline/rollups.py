@@ -300,19 +300,12 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
-def dirty_days(
-    event_ids: Iterable[int] | None = None, *, queued_up_to: int | None = None, in_batch: bool = False
-) -> set[dt.date]:
+def dirty_days(event_ids: Iterable[int] | None = None, *, in_batch: bool = False) -> set[dt.date]:
     """The days whose rows some events can change: their own, and for exemption decisions and
-    edits, every day on which their ticket has an event. The events are given by id, or as
-    "everything queued up to this id" (the refresh's batch)."""
+    edits, every day on which their ticket has an event. The events are given by id, or as the
+    refresh's batch (PostgreSQL, ``_batch_table``)."""
     if connection.vendor != "postgresql":
-        ids = (
-            RollupQueue.objects.filter(event_id__lte=queued_up_to).values("event_id")
-            if event_ids is None
-            else event_ids
-        )
-        events = TicketEvent.objects.filter(id__in=ids)
+        events = TicketEvent.objects.filter(id__in=event_ids)
         days = set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct())
         retro = events.filter(kind__in=RETROACTIVE_KINDS).values("ticket_id")
         days |= set(
@@ -328,12 +321,6 @@ def dirty_days(
         source = "SELECT e.ticket_id, e.kind, e.created_at FROM rollup_batch b"
         source += " CROSS JOIN LATERAL (SELECT * FROM hotline_ticketevent x WHERE x.id = b.event_id) e"
         params: list = []
-    elif event_ids is None:
-        # The queue churns faster than autovacuum re-analyses it: with stale statistics a join
-        # looked like millions of rows. An id array probed through the primary key does not care.
-        source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(ARRAY("
-        source += "SELECT event_id FROM hotline_rollupqueue WHERE event_id <= %s))"
-        params = [queued_up_to]
     else:
         source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(%s)"
         params = [list(event_ids)]
@@ -478,13 +465,6 @@ DELTAS = (
 )
 
 
-def _batch_high(batch: int) -> int:
-    """The id of the ``batch``-th oldest queued event (or the newest, if fewer are queued)."""
-    ids = RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)
-    nth = list(ids[batch - 1 : batch])
-    return nth[0] if nth else (ids.last() or 0)
-
-
 def _snapshot() -> None:
     """One snapshot for the whole refresh or rebuild (call first in the transaction).
 
@@ -575,7 +555,7 @@ def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
         if connection.vendor == "postgresql":
             ids = _batch_table(batch)
         else:
-            ids = list(RollupQueue.objects.filter(event_id__lte=_batch_high(batch)).values_list("event_id", flat=True))
+            ids = list(RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)[:batch])
         if ids:
             postgres = connection.vendor == "postgresql"
             # PostgreSQL took the batch off the queue already (_batch_table); SQLite does it here.

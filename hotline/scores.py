@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
@@ -124,7 +124,6 @@ class Score:
     satisfaction: Decimal | None
     composite: Decimal | None
     min_volume: int
-    weights: list[Weights] = field(default_factory=list)
     rank: int | None = None
     peers: int = 0
 
@@ -195,7 +194,6 @@ def score(monthly: Sequence[tuple[Weights, dict[str, int]]]) -> Score:
         satisfaction=satisfaction_num / rated if rated else None,
         composite=composite_num / rated if rated else None,
         min_volume=last.min_volume,
-        weights=list(dict.fromkeys(w for w, _ in monthly)),
     )
 
 

@@ -16,7 +16,7 @@ from django.db.models.functions import ExtractIsoWeekDay
 from django.utils import timezone
 
 from hotline.choices import Satisfaction, UnitKind
-from hotline.errors import InvalidInput
+from hotline.errors import InvalidInput, NotFound
 from hotline.models import (
     Callback,
     Category,
@@ -121,7 +121,7 @@ class Stats:
             data.update(created=created["created"] or 0, answered=created["answered"] or 0)
         else:
             data = score_units(self.period.months, [self.unit], tree=self.tree, book=self.book)[self.unit.pk].as_dict()
-        data["weights"] = [self.book.for_month(m).as_dict() for m in self.period.months][-1]
+        data["weights"] = self.book.for_month(self.period.last_month).as_dict()
         return data
 
     def volume_trend(self) -> dict:
@@ -288,8 +288,6 @@ class Stats:
 def scoped_unit(user, unit_id: str | int | None, tree: UnitTree | None = None) -> Unit | None:
     """The unit a request's figures are about. Hub roles choose any unit or the whole city (None);
     unit staff see their own unit and the units under it, and anything else is 404, as for tickets."""
-    from hotline.errors import NotFound
-
     if unit_id in (None, ""):
         if user.is_hub:
             return None

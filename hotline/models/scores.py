@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -65,10 +64,6 @@ class ScoreWeights(models.Model):
             errors["satisfaction"] = f"三项权重之和须为1（当前为{sum(parts)}）。"
         if errors:
             raise ValidationError(errors)
-
-    @staticmethod
-    def month_start(day: dt.date) -> dt.date:
-        return day.replace(day=1)
 
 
 class Exemption(models.Model):

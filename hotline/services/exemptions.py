@@ -31,12 +31,12 @@ def exemption_request(*, ticket: Ticket, actor: User, reason_kind: str, reason: 
     if reason_kind not in ExemptionReason.values:
         raise InvalidInput.field("reason_kind", "请选择免责类型（不合理诉求/非本单位职责/恶意评价/其他）。")
     reason = require_reason(clean_text(reason), what="申请理由")
-    earlier = Exemption.objects.filter(ticket=ticket, unit_id=actor.unit_id).exclude(status=RequestStatus.CANCELLED)
-    if earlier.filter(status=RequestStatus.APPROVED).exists():
+    earlier = set(Exemption.objects.filter(ticket=ticket, unit_id=actor.unit_id).values_list("status", flat=True))
+    if RequestStatus.APPROVED in earlier:
         raise Conflict("该工单已批准免责，无需再次申请。", code="already_exempted")
-    if earlier.filter(status=RequestStatus.PENDING).exists():
+    if RequestStatus.PENDING in earlier:
         raise Conflict("该工单已有待审核的免责申请。", code="already_requested")
-    if earlier.filter(status=RequestStatus.REJECTED).exists():
+    if RequestStatus.REJECTED in earlier:
         # One decision per ticket: a rejected request is final, or units would simply ask again.
         raise Conflict("该工单的免责申请已被驳回，不能重复申请。", code="already_rejected")
     try:
