@@ -45,6 +45,9 @@ PHONE = {
 }
 # Short enough that a broken page fails in seconds, long enough for a loaded 2-core machine.
 ACTION_TIMEOUT_MS = 15_000
+# Assertions wait as long as actions do: expect()'s own 5 s default failed a debounced panel
+# (400 ms delay, then a request) while the 2-core machine was busy with a benchmark.
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 NO_CHROMIUM = f"{CHROMIUM} is not installed (apt-get install chromium fonts-wqy-microhei; .ci/run does it)"
 # For pytest.mark.skipif(**requires_chromium): the only reason these tests may skip.
