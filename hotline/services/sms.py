@@ -15,7 +15,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hotline.models import Ticket
@@ -33,18 +33,40 @@ def sms_enqueue(
     missing = [p for p in spec.params if p not in params]
     if missing:
         raise ValueError(f"SMS template {template} needs {missing}")
-    message, created = SmsMessage.objects.get_or_create(
+    message = SmsMessage(
         dedupe_key=dedupe_key,
-        defaults={
-            "phone": phone,
-            "template": template,
-            "params": params,
-            "ticket": ticket,
-            "rendered": render(spec, params),
-        },
+        phone=phone,
+        template=template,
+        params=params,
+        ticket=ticket,
+        rendered=render(spec, params),
     )
-    if created:
+    if _insert_new(message):
         transaction.on_commit(lambda: _hand_off(message.pk))
+        return message
+    return SmsMessage.objects.get(dedupe_key=dedupe_key)  # enqueued before (a double click, a retried task)
+
+
+def _insert_new(message: SmsMessage) -> bool:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id: one statement in the reply's
+    transaction. get_or_create took four (select, savepoint, insert, release), which alone was
+    most of the 2 ms an enqueue may add to a reply. Sets the pk and returns True if inserted."""
+    fields = [f for f in SmsMessage._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+    holes = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SmsMessage._meta.db_table} ({columns}) VALUES ({holes})"
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    return True
     return message
 
 

@@ -67,9 +67,15 @@ def test_enqueue_renders_the_template_and_hands_off_after_commit(db, django_capt
     assert message.rendered.startswith("【12345热线】") and PARAMS["url"] in message.rendered
 
 
-def test_enqueueing_twice_for_the_same_reason_makes_one_message(db):
-    assert enqueue("same").pk == enqueue("same").pk
+def test_enqueueing_twice_for_the_same_reason_makes_one_message(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        first, again = enqueue("same"), enqueue("same")
+    assert first.pk == again.pk
     assert SmsMessage.objects.count() == 1
+    assert len(callbacks) == 1  # handed to the broker once
+    stored = SmsMessage.objects.get()
+    assert stored.params == PARAMS and stored.phone == "13812345678" and stored.created_at is not None
+    assert stored.next_attempt_at <= timezone.now() and stored.status == SmsStatus.PENDING
 
 
 def test_sending_delivers_once_and_a_second_delivery_is_a_no_op(db):
