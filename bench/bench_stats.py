@@ -249,6 +249,11 @@ def main() -> None:
     else:  # iterating on the read side: the rollups are assumed current with the events
         RollupQueue.objects.all().delete()
     time_endpoints()
+    # Generating and rebuilding queued and then consumed ~4M rows at once: autovacuum clears such
+    # dead rows in its own time (minutes); a live system's queue never holds more than a few
+    # minutes of events. Measure the fold against a vacuumed queue, as production runs it.
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE hotline_rollupqueue")
     time_incremental()
     time_sms_enqueue()
 

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, ExtractHour, TruncDate, TruncMonth
 from django.utils import timezone
 
 from hotline.choices import EventKind
 from hotline.models import (
+    BatchEvent,
     HourStat,
     IntakeDayStat,
     IntakeMonthStat,
@@ -303,7 +303,7 @@ def _lock() -> None:
 def dirty_days(event_ids: Iterable[int] | None = None, *, in_batch: bool = False) -> set[dt.date]:
     """The days whose rows some events can change: their own, and for exemption decisions and
     edits, every day on which their ticket has an event. The events are given by id, or as the
-    refresh's batch (PostgreSQL, ``_batch_table``)."""
+    refresh's batch (PostgreSQL, ``_take_batch``)."""
     if connection.vendor != "postgresql":
         events = TicketEvent.objects.filter(id__in=event_ids)
         days = set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct())
@@ -317,9 +317,8 @@ def dirty_days(event_ids: Iterable[int] | None = None, *, in_batch: bool = False
         return days
     # Driven from the (small) batch, probing the trail by primary key: a planner left to itself
     # may hash the whole trail to find a few thousand rows.
-    if in_batch:  # the refresh's batch (_batch_table)
-        source = "SELECT e.ticket_id, e.kind, e.created_at FROM rollup_batch b"
-        source += " CROSS JOIN LATERAL (SELECT * FROM hotline_ticketevent x WHERE x.id = b.event_id) e"
+    if in_batch:  # the refresh's batch (_take_batch)
+        source = f"SELECT ticket_id, kind, created_at FROM {BATCH}"
         params: list = []
     else:
         source = "SELECT ticket_id, kind, created_at FROM hotline_ticketevent WHERE id = ANY(%s)"
@@ -486,55 +485,56 @@ def _consume_days(ranges: list[tuple[dt.date, dt.date]]) -> int:
     return RollupQueue.objects.filter(event_id__in=events.values("id")).delete()[0]
 
 
-def _has_retroactive(ids) -> bool:
-    if connection.vendor != "postgresql":
-        return TicketEvent.objects.filter(id__in=ids, kind__in=RETROACTIVE_KINDS).exists()
-    # An edit is retroactive only for events of its ticket folded in earlier: the router's
-    # category on a call just taken usually travels in the same batch as the call itself, and
-    # then the fold simply counts the ticket under its new category. Exemption decisions always
-    # reach back. The LATERAL lookups drive the check from the batch through primary keys; left
-    # to itself the planner scanned the whole trail for the rare kinds.
+def _has_retroactive() -> bool:
+    """Whether the batch (PostgreSQL) changes what earlier, already folded events count as.
+
+    An edit is retroactive only for events of its ticket folded in earlier: the router's
+    category on a call just taken usually travels in the same batch as the call itself, and
+    then the fold simply counts the ticket under its new category. Exemption decisions always
+    reach back.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM rollup_batch b CROSS JOIN LATERAL ("
-            "  SELECT e.id, e.kind, e.ticket_id FROM hotline_ticketevent e WHERE e.id = b.event_id) e"
-            " WHERE e.kind = ANY(%s) OR (e.kind = %s AND EXISTS ("
+            f"SELECT EXISTS (SELECT 1 FROM {BATCH} e WHERE e.kind = ANY(%s) OR (e.kind = %s AND EXISTS ("
             "  SELECT 1 FROM hotline_ticketevent x WHERE x.ticket_id = e.ticket_id AND x.id < e.id"
-            "  AND NOT EXISTS (SELECT 1 FROM rollup_batch b2 WHERE b2.event_id = x.id))))",
+            f"  AND NOT EXISTS (SELECT 1 FROM {BATCH} b WHERE b.id = x.id))))",
             [[k for k in RETROACTIVE_KINDS if k != EventKind.EDITED], EventKind.EDITED],
         )
         return bool(cursor.fetchone()[0])
 
 
-def _batch_table(batch: int) -> RawSQL | list:
-    """The oldest ``batch`` queued event ids, moved to a temporary table, as a subquery
-    (PostgreSQL). Thousands of ids as an IN list cost more to send, parse and plan than the work
-    they select."""
+BATCH = BatchEvent._meta.db_table
+
+
+def _take_batch(batch: int) -> int:
+    """Move the oldest ``batch`` queued events into this transaction's temporary batch table
+    (PostgreSQL; the table behind ``BatchEvent``). Returns how many were taken.
+
+    The queue rows carry the event columns the day queries read, so this one statement is the
+    only pass over the queue, and the queries never look the events up by id again. Thousands of
+    ids as an IN list would cost more to send, parse and plan than the work they select.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS rollup_batch (event_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {BATCH} (id bigint PRIMARY KEY, ticket_id bigint NOT NULL,"
+            " unit_id bigint, kind varchar(24) NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL)"
+            " ON COMMIT DELETE ROWS"
         )
-        cursor.execute("TRUNCATE rollup_batch")
+        cursor.execute(f"TRUNCATE {BATCH}")
         # Taken off the queue as they are copied: one pass instead of a copy and a delete. The
-        # whole refresh is one transaction, so a failed run puts them back.
+        # whole refresh is one transaction, so a failed run puts them back. An id range through
+        # the primary key; "IN (… LIMIT n)" could be planned as a scan.
         cursor.execute(
-            # An id range through the primary key; "IN (… LIMIT n)" could be planned as a scan.
             "WITH taken AS (DELETE FROM hotline_rollupqueue WHERE event_id <= COALESCE("
             " (SELECT event_id FROM hotline_rollupqueue ORDER BY event_id OFFSET %s LIMIT 1),"
-            " (SELECT max(event_id) FROM hotline_rollupqueue)) RETURNING event_id)"
-            " INSERT INTO rollup_batch SELECT event_id FROM taken",
+            " (SELECT max(event_id) FROM hotline_rollupqueue))"
+            " RETURNING event_id, ticket_id, unit_id, kind, payload, created_at)"
+            f" INSERT INTO {BATCH} SELECT * FROM taken",
             [batch - 1],
         )
-        if not cursor.rowcount:
-            return []
-        cursor.execute("ANALYZE rollup_batch")
-    return RawSQL("SELECT event_id FROM rollup_batch", [])
-
-
-def _batch_size() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM rollup_batch")
-        return cursor.fetchone()[0]
+        # No ANALYZE: every query over the batch reads it whole, and reaches tickets and the
+        # trail through correlated lookups by key, so no plan depends on its statistics.
+        return cursor.rowcount
 
 
 def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
@@ -553,19 +553,21 @@ def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
             result.skipped = True
             return result
         if connection.vendor == "postgresql":
-            ids = _batch_table(batch)
-        else:
-            ids = list(RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)[:batch])
-        if ids:
-            postgres = connection.vendor == "postgresql"
-            # PostgreSQL took the batch off the queue already (_batch_table); SQLite does it here.
-            result.events = _batch_size() if postgres else RollupQueue.objects.filter(event_id__in=ids).delete()[0]
-            if postgres and not _has_retroactive(ids):
+            result.events = _take_batch(batch)
+            if result.events and not _has_retroactive():
                 result.mode = "append"
-                result.days, result.months = _fold(ids)
-            else:
+                result.days, result.months = _fold(BatchEvent.objects.all())
+            elif result.events:
                 result.mode = "recompute"
-                result.days = sorted(dirty_days(ids) if not postgres else dirty_days(in_batch=True))
+                result.days = sorted(dirty_days(in_batch=True))
+                result.months = recompute(result.days)
+                result.events += _consume_days(day_ranges(result.days))
+        else:  # SQLite, the development fallback: recompute the days the queued events touch
+            ids = list(RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)[:batch])
+            if ids:
+                result.events = RollupQueue.objects.filter(event_id__in=ids).delete()[0]
+                result.mode = "recompute"
+                result.days = sorted(dirty_days(ids))
                 result.months = recompute(result.days)
                 result.events += _consume_days(day_ranges(result.days))
     result.seconds = time.perf_counter() - began
@@ -616,10 +618,9 @@ class DayAdd:
         )
 
 
-def _fold(ids) -> tuple[list[dt.date], list[dt.date]]:
+def _fold(events: QuerySet[BatchEvent]) -> tuple[list[dt.date], list[dt.date]]:
     """Add the counts of these (non-retroactive) events to the day and month rows (PostgreSQL)."""
-    events = TicketEvent.objects.filter(id__in=ids)
-    days = sorted(set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct()))
+    days = sorted(set(events.annotate(d=TruncDate("created_at")).order_by().values_list("d", flat=True).distinct()))
     unit_month, intake_month = DELTAS
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")

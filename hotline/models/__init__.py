@@ -6,6 +6,7 @@ from hotline.models.notifications import Notification, NotificationLevel
 from hotline.models.org import Unit, User
 from hotline.models.rating import CallbackAttempt, RatingToken
 from hotline.models.rollups import (
+    BatchEvent,
     HourStat,
     IntakeDayStat,
     IntakeMonthStat,
@@ -24,6 +25,7 @@ __all__ = [
     "AccessLog",
     "AppendOnlyError",
     "Assignment",
+    "BatchEvent",
     "CalendarDay",
     "CalendarYear",
     "Callback",

@@ -14,9 +14,17 @@ class RollupQueue(models.Model):
 
     A trigger (not application code) fills it, in the inserting transaction, so an event committed
     late or bulk-inserted by the deadline sweep can never be skipped the way a high-water mark would.
+    The row carries a copy of the event's columns that the rollups read (events are append-only, so
+    the copy cannot go stale): a refresh moves its batch off the queue in one statement and never
+    has to look the events up again, which is most of what folding a busy day costs.
     """
 
     event_id = models.BigIntegerField(primary_key=True)
+    ticket_id = models.BigIntegerField()
+    unit_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=24)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
 
     class Meta:
         verbose_name = "待汇总事件"
@@ -24,6 +32,31 @@ class RollupQueue(models.Model):
 
     def __str__(self) -> str:
         return str(self.event_id)
+
+
+class BatchEvent(models.Model):
+    """One refresh's batch: the queue rows it took, in a temporary table of its transaction.
+
+    Unmanaged: ``hotline.rollups`` creates the table (PostgreSQL only). It has the field names of
+    TicketEvent that the day queries use, so the incremental fold runs the very queries a rebuild
+    runs over the whole trail.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    ticket = models.ForeignKey("hotline.Ticket", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    unit = models.ForeignKey(
+        "hotline.Unit", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    kind = models.CharField(max_length=24)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "rollup_batch_events"
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.id}"
 
 
 class _Counters(models.Model):
