@@ -39,12 +39,18 @@
       kb.dispatchEvent(new Event("kb-sync"));
     };
     title.addEventListener("input", sync);
-    // A form re-shown after an error already has a title: search with it straight away.
-    // (After DOMContentLoaded, once htmx has wired the box's triggers.)
-    if (title.value.trim()) {
-      document.addEventListener("DOMContentLoaded", function () { setTimeout(sync, 0); });
-    }
   }
+
+  // What is already in the boxes once htmx has wired up their triggers (after DOMContentLoaded):
+  // a form re-shown after an error, or keys typed while a slow page was still loading its scripts,
+  // which no trigger saw. Look the number up and search with the title straight away.
+  document.addEventListener("DOMContentLoaded", function () {
+    setTimeout(function () {
+      var phone = document.getElementById("id_caller_phone");
+      if (phone && phone.value.trim()) phone.dispatchEvent(new Event("change"));
+      if (title && kb && title.value.trim()) sync();
+    }, 0);
+  });
 
   // 采用此答复: the article's answer goes into the answer box and the article is cited on the ticket.
   var answer = document.getElementById("id_answer");

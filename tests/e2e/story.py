@@ -70,6 +70,9 @@ def operator_enters_ticket_by_keyboard(session: Session, city) -> Ticket:
     # An operator's home is the intake desk, with the cursor already in the phone box.
     expect(page.get_by_role("heading", name="受理来电")).to_be_visible()
     expect(page.get_by_label("来电号码")).to_be_focused()
+    # The heading shows before the deferred scripts run; keys typed before htmx has wired up the
+    # phone box trigger nothing (seen on a loaded machine). An operator's eyes take longer than that.
+    page.wait_for_load_state("load")
     page.keyboard.type(CALLER_PHONE)
     tab_to(page, "诉求人")
     page.keyboard.type("李先生")
