@@ -153,6 +153,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get("HOTLINE_PG_OPTIONS", "-c jit=off")
 DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("HOTLINE_TEST_DB", "test_hotline")
 
+# Node-local caches built once and memory-mapped by every process (the segmentation dictionary):
+# HOTLINE_CACHE_DIR, else systemd's CacheDirectory= (deploy/systemd sets it), else the temp dir.
+HOTLINE_CACHE_DIR = os.environ.get("HOTLINE_CACHE_DIR") or os.environ.get("CACHE_DIRECTORY") or None
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "hotline.User"
 

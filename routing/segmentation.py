@@ -258,7 +258,9 @@ class Dictionary:
         key = hashlib.sha256(
             repr((importlib.metadata.version("jieba"), stat.st_size, stat.st_mtime_ns, domain)).encode()
         ).hexdigest()[:20]
-        folder = Path(os.environ.get("HOTLINE_CACHE_DIR") or tempfile.gettempdir()) / "hotline-segmentation"
+        from django.conf import settings
+
+        folder = Path(getattr(settings, "HOTLINE_CACHE_DIR", None) or tempfile.gettempdir()) / "hotline-segmentation"
         return folder / f"dict-{key}"
 
     @classmethod

@@ -58,10 +58,10 @@ def _jieba_with(domain):
     return tk
 
 
-def test_the_compact_dictionary_follows_jiebas_arithmetic(tmp_path, monkeypatch):
+def test_the_compact_dictionary_follows_jiebas_arithmetic(tmp_path, monkeypatch, settings):
     """A domain word overriding a jieba word, a word deleted by frequency 0, a new word: the cut
     and is_word agree with jieba's own dictionary built from the same entries."""
-    monkeypatch.setenv("HOTLINE_CACHE_DIR", str(tmp_path))
+    settings.HOTLINE_CACHE_DIR = str(tmp_path)
     domain = [("望京街道", 30000), ("小区", 0), ("油烟扰民", 50), ("饭馆", 999999)]
     d = segmentation.Dictionary.load(domain)
     tk = _jieba_with(domain)
@@ -74,8 +74,8 @@ def test_the_compact_dictionary_follows_jiebas_arithmetic(tmp_path, monkeypatch)
     segmentation._recent.clear()
 
 
-def test_the_dictionary_is_built_once_per_word_list_and_then_mapped(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOTLINE_CACHE_DIR", str(tmp_path))
+def test_the_dictionary_is_built_once_per_word_list_and_then_mapped(tmp_path, monkeypatch, settings):
+    settings.HOTLINE_CACHE_DIR = str(tmp_path)
     built = []
     real_build = segmentation.Dictionary.build.__func__
     monkeypatch.setattr(
