@@ -217,7 +217,8 @@ class Dictionary:
     # Marks an id whose word ended with frequency 0 (jieba's way of deleting a word).
     NOT_A_WORD = -math.inf
 
-    def __init__(self, trie: marisa_trie.Trie, table: memoryview, keep: object) -> None:
+    def __init__(self, trie: marisa_trie.Trie, table: memoryview, keep: object, domain: list[tuple[str, int]]) -> None:
+        self.domain = domain  # the words added to jieba's, with their frequencies
         self.trie = trie
         self.prefixes = trie.iter_prefixes_with_ids
         self.logp = table[:-2]  # indexing a memoryview of doubles gives plain floats, fast
@@ -296,7 +297,7 @@ class Dictionary:
         trie.mmap(str(base) + ".trie")
         with open(str(base) + ".logp", "rb") as fh:
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        return cls(trie, memoryview(mapped).cast("d"), mapped)
+        return cls(trie, memoryview(mapped).cast("d"), mapped, domain)
 
 
 def dictionary() -> Dictionary:

@@ -42,10 +42,7 @@ def test_fast_cut_is_exactly_jieba_without_hmm():
     samples = [clean(r["text"]) for r in rows] + [clean(r["title"]) for r in rows]
     samples += ["abc 12a 3 x.y 你好ABC中文5G网络 \r\n 123", "", " ", "C++与C#", "100%的-负数", "PHONENUM 号码"]
     # The reference: jieba itself, with the same domain words added the way jieba adds user words.
-    tk = jieba.Tokenizer()
-    tk.initialize()
-    for word, freq in segmentation._domain_words():
-        tk.add_word(word, freq)
+    tk = _jieba_with(segmentation.dictionary().domain)  # the words this process's dictionary has
     for text in samples:
         assert segmentation._cut(text) == tk.lcut(text, HMM=False), text
 
