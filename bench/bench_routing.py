@@ -6,8 +6,11 @@ at the shipped threshold. Baselines: jieba word TF-IDF + linear SVM; character 1
 + linear SVM. All on the same stratified 5-fold split of routing/data/{seed,bench}_corpus.csv,
 plus a check on the demo tickets (written separately, never trained on).
 
-Our model chooses its own hyper-parameters (C, lead weight) by inner cross-validation on each
-training fold, so every figure below is measured on texts the model and its tuning never saw.
+Our model chooses its own hyper-parameters (the mix of plain SVM and NBSVM, C, lead weight) by
+inner cross-validation on each training fold, so every figure below is measured on texts the
+model and its tuning never saw. (The design itself, e.g. which mixes the grid offers and that the
+inner score also counts a ticket's title line alone, was settled by looking at this benchmark;
+see routing/classifier.py. The per-fold choices are not.)
 Latency is measured in three passes over all texts, as wall time and as the thread's CPU time
 (the machine may be shared: CPU time shows the work, wall time what a caller waited).
 
@@ -70,35 +73,55 @@ def baseline(kind: str):
     return vec, LinearSVC(C=1.0)
 
 
-def cross_validate(texts, labels, folds=5, train_texts=None):
+def cross_validate(texts, labels, folds=5, train_texts=None, also=None):
     """Out-of-fold predictions for ours and both baselines, plus our confidences and chosen settings.
 
     ``train_texts`` (same order as ``texts``) lets every model learn from a richer form of the same
-    tickets than it is tested on, e.g. title + text for a title-only test.
+    tickets than it is tested on, e.g. title + text for a title-only test. ``also`` (same order)
+    is another form of the test tickets our models are tested on as well: predictions and
+    confidences for it come back in ``extra``.
     """
     train_texts = texts if train_texts is None else train_texts
     y = np.array(labels)
     chosen = []
     ours = np.empty(len(y), dtype=object)
     conf = np.zeros(len(y))
+    extra = {"pred": np.empty(len(y), dtype=object), "conf": np.zeros(len(y))}
     base = {"word": np.empty(len(y), dtype=object), "char": np.empty(len(y), dtype=object)}
     skf = StratifiedKFold(folds, shuffle=True, random_state=12345)
     for train, test in skf.split(texts, y):
         tr_x, te_x = [train_texts[i] for i in train], [texts[i] for i in test]
         clf = KeywordClassifier().fit(tr_x, list(y[train]))
-        chosen.append((clf.selection["c"], clf.selection["lead_weight"]))
+        chosen.append((clf.selection["nb_mix"], clf.selection["c"], clf.selection["lead_weight"]))
         proba = clf.predict_proba(te_x)
         ours[test] = [clf.labels[i] for i in proba.argmax(1)]
         conf[test] = proba.max(1)
+        if also is not None:
+            proba = clf.predict_proba([also[i] for i in test])
+            extra["pred"][test] = [clf.labels[i] for i in proba.argmax(1)]
+            extra["conf"][test] = proba.max(1)
         for kind in base:
             vec, svm = baseline(kind)
             svm.fit(vec.fit_transform(tr_x), y[train])
             base[kind][test] = svm.predict(vec.transform(te_x))
-    return y, ours, conf, base, chosen
+    return y, ours, conf, base, chosen, extra
 
 
 def scores(y, pred) -> str:
-    return f"accuracy {accuracy_score(y, pred):.3f}  macro-F1 {f1_score(y, pred, average='macro'):.3f}"
+    return f"accuracy {accuracy_score(y, pred):.3f}  macro-F1 {f1_score(y, pred, average='macro'):.4f}"
+
+
+def gate(y, pred, conf, threshold: float) -> str:
+    """Coverage and unit/category precision of the tickets at or above ``threshold``."""
+    sel = conf >= threshold
+    if not sel.any():
+        return "coverage   0.0%"
+    unit_true = np.array([TARGET.get(c, "?") for c in y[sel]])
+    unit_pred = np.array([TARGET.get(c, "?") for c in pred[sel]])
+    return (
+        f"coverage {sel.mean():6.1%}  unit precision {(unit_pred == unit_true).mean():6.1%}  "
+        f"category precision {(pred[sel] == y[sel]).mean():6.1%}"
+    )
 
 
 def main() -> None:
@@ -113,22 +136,32 @@ def main() -> None:
     )
     routed = [f"{title}\n{text}" for title, text in zip(titles, texts, strict=True)]  # as services routes a ticket
     print(
-        "5-fold cross-validation (same folds for every model; ours tunes C and the lead weight inside each "
-        "training fold):"
+        "5-fold cross-validation (same folds for every model; ours tunes the NB mix, C and the lead weight "
+        "inside each training fold):"
     )
     tasks = (
-        ("top-level, full text (the issue's 'full texts')", texts, top, None),
-        ("top-level, title only (trained on titles)", titles, top, None),
-        ("top-level, title only (trained on title + text of the training tickets)", titles, top, routed),
-        ("sub-category, title + text (as tickets are routed; feeds the gate below)", routed, labels, None),
+        ("top-level, full text (the issue's 'full texts')", texts, top, None, None),
+        ("top-level, title only (trained on titles)", titles, top, None, None),
+        ("top-level, title only (trained on title + text of the training tickets)", titles, top, routed, None),
+        ("sub-category, title + text (as tickets are routed; feeds the gate below)", routed, labels, None, titles),
     )
-    for name, x, y_labels, train_x in tasks:
-        y, ours, conf, base, chosen = cross_validate(x, y_labels, train_texts=train_x)
+    for name, x, y_labels, train_x, also in tasks:
+        y, ours, conf, base, chosen, extra = cross_validate(x, y_labels, train_texts=train_x, also=also)
         print(f"  {name}")
-        print(f"    ours (words+chars+lead, SVM)        {scores(y, ours)}   (C, lead weight) per fold: {chosen}")
+        print(
+            f"    ours (words+chars+lead, SVM+NBSVM)  {scores(y, ours)}   (NB mix, C, lead weight) per fold: {chosen}"
+        )
         print(f"    baseline jieba words + SVM          {scores(y, base['word'])}")
         print(f"    baseline char 1-3-grams + SVM       {scores(y, base['char'])}")
-        sub_y, sub_pred, sub_conf = y, ours, conf
+        sub_y, sub_pred, sub_conf, sub_extra = y, ours, conf, extra
+    # What the shipped kind of model (sub-categories, title + text) makes of the same tickets'
+    # titles alone: a ticket may arrive with no more than a title.
+    shipped = settings.HOTLINE["AUTO_DISPATCH_THRESHOLD"]
+    print(
+        f"  the sub-category models above on the test tickets' titles alone: {scores(sub_y, sub_extra['pred'])}; "
+        f"top-level macro-F1 {f1_score(top, [c[:2] for c in sub_extra['pred']], average='macro'):.4f}; "
+        f"at {shipped:.2f}: {gate(sub_y, sub_extra['pred'], sub_extra['conf'], shipped)}"
+    )
 
     print(
         "auto-dispatch gate on sub-categories (out-of-fold): a wrong category is harmless when it leads to "
@@ -136,18 +169,11 @@ def main() -> None:
     )
     unit_true = np.array([TARGET.get(c, "?") for c in sub_y])
     unit_pred = np.array([TARGET.get(c, "?") for c in sub_pred])
-    shipped = settings.HOTLINE["AUTO_DISPATCH_THRESHOLD"]
     for threshold in sorted({0.5, 0.6, 0.7, 0.75, 0.8, shipped, 0.85, 0.9, 0.95, 0.97}):
-        sel = sub_conf >= threshold
-        if not sel.any():
+        if not (sub_conf >= threshold).any():
             continue
-        cat_p = (sub_pred[sel] == sub_y[sel]).mean()
-        unit_p = (unit_pred[sel] == unit_true[sel]).mean()
         mark = "  ← shipped" if threshold == shipped else ""
-        print(
-            f"    threshold {threshold:.2f}: coverage {sel.mean():6.1%}  unit precision {unit_p:6.1%}  "
-            f"category precision {cat_p:6.1%}{mark}"
-        )
+        print(f"    threshold {threshold:.2f}: {gate(sub_y, sub_pred, sub_conf, threshold)}{mark}")
 
     # The lowest threshold whose selection still reaches 98% unit precision (read off the same
     # out-of-fold predictions, so an estimate for choosing the setting, not a held-out figure).

@@ -41,8 +41,10 @@ def read_corpus(
 ) -> Corpus:
     """A UTF-8 CSV with a header; every row needs a text and a label. Errors name the row (1 = header).
 
-    With ``title_column`` (and when the file has it), each text becomes "title\ntext": the form
-    routing sees at run time (services.ticket_route classifies f"{title}\n{content}").
+    With ``title_column`` (the file must have it), each text with a title becomes "title\ntext": the
+    form routing sees at run time (services.ticket_route classifies f"{title}\n{content}"); a row
+    whose title is empty keeps its text alone. The classifier learns the title line as the text's
+    lead, and its inner cross-validation also scores the titles alone (see KeywordClassifier.fit).
     """
     path = Path(path)
     if not path.is_file():
@@ -58,11 +60,11 @@ def read_corpus(
     if not header:
         raise CorpusError(f"{path.name} 是空文件，需要表头（例如 text,label）。")
     header = [h.strip() for h in header]
-    missing = [c for c in (text_column, label_column) if c not in header]
+    missing = [c for c in (text_column, label_column, title_column) if c and c not in header]
     if missing:
         raise CorpusError(f"{path.name} 缺少列：{'、'.join(missing)}（表头是：{','.join(header)}）。")
     ti, li = header.index(text_column), header.index(label_column)
-    hi = header.index(title_column) if title_column and title_column in header else None
+    hi = header.index(title_column) if title_column else None
     texts, labels = [], []
     for row in reader:
         line = reader.line_num

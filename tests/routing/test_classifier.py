@@ -6,7 +6,7 @@ import pytest
 from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from routing.classifier import C_GRID, FORMAT, LEAD_GRID, KeywordClassifier, _char_ngrams
+from routing.classifier import C_GRID, FORMAT, LEAD_GRID, MIX_GRID, KeywordClassifier, _char_ngrams
 from tests.routing.conftest import CORPUS
 
 
@@ -68,9 +68,77 @@ def test_char_ngrams_match_sklearns_char_analyzer():
 def test_hyper_parameters_are_chosen_on_the_training_data_and_recorded():
     clf = KeywordClassifier().fit(*corpus())
     assert clf.selection["c"] in C_GRID and clf.selection["lead_weight"] in LEAD_GRID
+    assert clf.selection["nb_mix"] in MIX_GRID and clf.nb_mix == clf.selection["nb_mix"]
+    assert len(clf.selection["grid"]) == len(C_GRID) * len(LEAD_GRID) * len(MIX_GRID)
     assert 0 < clf.selection["inner_macro_f1"] <= 1
-    fixed = KeywordClassifier(c=0.7, lead_weight=0.0).fit(*corpus())
-    assert fixed.selection["grid"] == [(0.0, 0.7)]
+    fixed = KeywordClassifier(c=0.7, lead_weight=0.0, nb_mix=0.25).fit(*corpus())
+    assert fixed.selection["grid"] == [(0.25, 0.0, 0.7)]
+    assert (fixed.selection["nb_mix"], fixed.selection["c"]) == (0.25, 0.7)
+
+
+def test_training_is_reproducible():
+    texts, labels = corpus()
+    a = KeywordClassifier().fit(texts, labels)
+    b = KeywordClassifier().fit(texts, labels)
+    assert a.selection == b.selection
+    assert a.to_bytes() == b.to_bytes()
+
+
+def test_nbsvm_weights_are_the_svm_weights_times_the_log_count_ratios():
+    # NBSVM trains on features scaled by r and stores r * w: margins on unscaled features must be
+    # exactly those of the SVM on the scaled ones.
+    from sklearn.svm import LinearSVC
+
+    texts, labels = corpus()
+    clf = KeywordClassifier(c=1.0, lead_weight=0.0)
+    blocks = [v.fit_transform(texts) for v in clf._vectorizers()]
+    x = clf._stack(blocks, 0.0)
+    y = np.searchsorted(sorted(set(labels)), labels)
+    coef, intercept = KeywordClassifier._linear(x, y, 3, 1.0, True)
+    present = (x > 0).astype(float)
+    for label in range(3):
+        p = 1 + np.asarray(present[y == label].sum(0)).ravel()
+        q = 1 + np.asarray(present[y != label].sum(0)).ravel()
+        r = np.log(p / p.sum()) - np.log(q / q.sum())
+        scaled = x.multiply(r).tocsr()
+        svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(scaled, y == label)
+        assert np.allclose(x @ coef[label] + intercept[label], svm.decision_function(scaled), atol=1e-9)
+    # ...and they differ from the plain SVM's.
+    plain, _ = KeywordClassifier._linear(x, y, 3, 1.0, False)
+    assert not np.allclose(plain, coef)
+
+
+def test_the_nb_mix_is_the_same_mix_of_the_two_models_weights():
+    texts, labels = corpus()
+    fits = {mix: KeywordClassifier(c=1.0, lead_weight=0.5, nb_mix=mix).fit(texts, labels) for mix in (0.0, 0.25, 1.0)}
+    for i in range(3):
+        plain, nb, mixed = (fits[mix].blocks[i].dense(3) for mix in (0.0, 1.0, 0.25))
+        assert np.abs(mixed - (0.75 * plain + 0.25 * nb)).max() < 1e-5
+    assert np.allclose(fits[0.25].intercept, 0.75 * fits[0.0].intercept + 0.25 * fits[1.0].intercept)
+    # A mixed model still explains itself: the reasons are its own per-feature contributions.
+    text = "楼下饭馆油烟很大，晚上还在烧烤"
+    assert fits[0.25].top(text)[0].label == "油烟"
+    assert all(r.weight > 0 for r in fits[0.25].explain(text, "油烟"))
+
+
+def test_titles_alone_are_scored_in_the_inner_cross_validation():
+    texts, labels = corpus()
+    titled = [f"{t[:6]}\n{t}" for t in texts]
+    clf = KeywordClassifier().fit(titled[:12] + texts[12:], labels)
+    assert clf.selection["lead_share"] == 0.5
+    assert 0 < clf.selection["inner_lead_macro_f1"] <= 1
+    untitled = KeywordClassifier().fit(texts, labels)
+    assert untitled.selection["lead_share"] == 0 and untitled.selection["inner_lead_macro_f1"] is None
+
+
+def test_an_artefact_saved_before_the_nb_mix_still_serves():
+    # Same FORMAT: the serving arrays did not change, only the training recorded more.
+    clf = KeywordClassifier(c=1.0, lead_weight=0.0, nb_mix=0.0).fit(*corpus())
+    del clf.__dict__["nb_mix"]
+    clf.selection = {"lead_weight": 0.0, "c": 1.0, "inner_macro_f1": 1.0, "grid": [(0.0, 1.0)]}
+    again = KeywordClassifier.from_bytes(clf.to_bytes())
+    assert again.nb_mix is None
+    assert again.top("暖气片不热需要排气")[0].label == "供暖"
 
 
 def test_a_tiny_training_set_does_not_claim_certainty():

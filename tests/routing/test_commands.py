@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from routing.classifier import FORMAT
+from routing.classifier import C_GRID, FORMAT, KeywordClassifier
 from routing.models import ClassifierModel
 from routing.training import read_corpus
 from tests.routing.conftest import CORPUS
@@ -158,3 +158,50 @@ def test_shipped_corpora_are_readable_and_rebuilt_exactly_from_their_sources(tmp
     assert out.returncode == 0, out.stderr
     for name in ("seed_corpus.csv", "bench_corpus.csv"):
         assert (tmp_path / name).read_bytes() == (data / name).read_bytes(), name
+
+
+def test_a_title_column_is_learned_as_the_lead_line_and_scored_alone(db, tmp_path):
+    names = {"0602": "food", "0601": "noise", "0301": "heat"}
+    rows = [(t[:6], t[6:], names[code]) for code, texts in CORPUS.items() for t in texts]
+    data = write_csv(tmp_path / "titled.csv", rows, header=("title", "text", "label"))
+    model = tmp_path / "m.bin"
+    out = run("train_router", "--data", str(data), "--out", str(model), "--title-column", "title", "--holdout", "0")
+    assert "超参数" in out
+    clf = KeywordClassifier.from_bytes(model.read_bytes())
+    # Every text had a title line: the inner cross-validation scored the titles alone too.
+    assert clf.selection["lead_share"] == 1.0 and clf.selection["inner_lead_macro_f1"] is not None
+    # Without the option the same file trains on the texts alone.
+    run("train_router", "--data", str(data), "--out", str(model), "--holdout", "0")
+    assert KeywordClassifier.from_bytes(model.read_bytes()).selection["lead_share"] == 0
+    result = run(
+        "evaluate_router", "--data", str(data), "--model", str(model), "--title-column", "title", "--threshold", "0.5"
+    )
+    assert json.loads(result.strip().splitlines()[-1])["n"] == 24
+
+
+def test_a_missing_title_column_is_a_clear_error(db, tmp_path, labelled):
+    with pytest.raises(CommandError, match="缺少列：title"):
+        call_command(
+            "train_router", "--data", str(labelled), "--out", str(tmp_path / "m.bin"), "--title-column", "title"
+        )
+    with pytest.raises(CommandError, match="缺少列：标题"):
+        call_command(
+            "evaluate_router", "--data", str(labelled), "--model", str(tmp_path / "m.bin"), "--title-column", "标题"
+        )
+
+
+def test_c_is_chosen_by_cross_validation_unless_given(db, tmp_path, labelled):
+    model = tmp_path / "m.bin"
+    run("train_router", "--data", str(labelled), "--out", str(model), "--holdout", "0")
+    chosen = KeywordClassifier.from_bytes(model.read_bytes()).selection
+    assert len({c for _, _, c in chosen["grid"]}) == len(C_GRID)
+    run("train_router", "--data", str(labelled), "--out", str(model), "--holdout", "0", "--c", "0.7")
+    fixed = KeywordClassifier.from_bytes(model.read_bytes()).selection
+    assert {c for _, _, c in fixed["grid"]} == {0.7} and fixed["c"] == 0.7
+
+
+def test_activated_model_records_its_hyper_parameters(db, tmp_path, labelled):
+    run("train_router", "--data", str(labelled), "--out", str(tmp_path / "m.bin"), "--activate")
+    row = ClassifierModel.objects.get(is_active=True)
+    assert {"c", "lead_weight", "nb_mix", "inner_macro_f1"} <= set(row.metrics["selection"])
+    assert "macro_f1" in row.metrics

@@ -94,8 +94,11 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def trained(corpus):
-    # Half the corpus trains (hyper-parameters fixed to keep the test quick); the other half is held out.
-    clf = KeywordClassifier(c=2.0, lead_weight=0.5).fit(corpus.texts[::2], corpus.labels[::2], keep_fitted=True)
+    # Half the corpus trains (hyper-parameters fixed to keep the test quick; a mix of plain SVM and
+    # NBSVM, so both kinds of weights are served); the other half is held out.
+    clf = KeywordClassifier(c=2.0, lead_weight=0.5, nb_mix=0.5).fit(
+        corpus.texts[::2], corpus.labels[::2], keep_fitted=True
+    )
     return clf, ReferenceV3(clf)
 
 
@@ -124,7 +127,7 @@ def test_serving_equals_format3_after_a_round_trip(corpus, trained):
 
 def test_serving_equals_format3_without_a_lead_block(corpus):
     texts, labels = corpus.texts[::5], corpus.labels[::5]
-    clf = KeywordClassifier(c=1.0, lead_weight=0.0).fit(texts, labels, keep_fitted=True)
+    clf = KeywordClassifier(c=1.0, lead_weight=0.0, nb_mix=1.0).fit(texts, labels, keep_fitted=True)
     assert len(clf.blocks[2]) == 0
     assert_same(clf, ReferenceV3(clf), corpus.texts[1::5] + EDGE_CASES)
 
@@ -141,7 +144,7 @@ def test_weights_are_stored_losslessly(trained):
 
 
 def test_a_feature_ending_in_nul_is_found():
-    clf = KeywordClassifier(c=1.0, lead_weight=0.0).fit(
+    clf = KeywordClassifier(c=1.0, lead_weight=0.0, nb_mix=0.0).fit(
         ["油烟\x00很大", "油烟太大\x00", "暖气不热", "暖气很凉"], ["油烟", "油烟", "供暖", "供暖"], keep_fitted=True
     )
     reference = ReferenceV3(clf)

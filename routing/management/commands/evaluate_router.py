@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--model", required=True)
         parser.add_argument("--text-column", default="text")
         parser.add_argument("--label-column", default="label")
+        parser.add_argument("--title-column", default=None, help='a column of titles: texts become "title\\ntext"')
         parser.add_argument(
             "--threshold",
             type=float,
@@ -29,7 +30,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            corpus = read_corpus(opts["data"], text_column=opts["text_column"], label_column=opts["label_column"])
+            corpus = read_corpus(
+                opts["data"],
+                text_column=opts["text_column"],
+                label_column=opts["label_column"],
+                title_column=opts["title_column"],
+            )
         except CorpusError as exc:
             raise CommandError(str(exc)) from exc
         path = Path(opts["model"])

@@ -13,13 +13,22 @@ from routing.training import Corpus, CorpusError, corrections_corpus, evaluate, 
 
 
 class Command(BaseCommand):
-    help = "Train the routing classifier: train_router --data FILE.csv --out MODEL_PATH [--activate]"
+    help = (
+        "Train the routing classifier: train_router --data FILE.csv --out MODEL_PATH [--text-column text] "
+        "[--label-column label] [--title-column title] [--activate]"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="UTF-8 CSV with a header, e.g. text,label")
         parser.add_argument("--out", required=True, help="where to write the model artefact")
         parser.add_argument("--text-column", default="text")
         parser.add_argument("--label-column", default="label")
+        parser.add_argument(
+            "--title-column",
+            default=None,
+            help='a column of ticket titles: each text is learned as "title\\ntext", as tickets are routed, '
+            "and the hyper-parameters are chosen for the titles alone as well",
+        )
         parser.add_argument("--activate", action="store_true", help="store as a new version and make it active")
         parser.add_argument(
             "--include-corrections",
@@ -30,11 +39,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--holdout", type=float, default=0.2, help="share held out to measure the stored metrics (0 to skip)"
         )
-        parser.add_argument("--c", type=float, default=1.0, help="SVM regularisation strength")
+        parser.add_argument(
+            "--c", type=float, default=None, help="SVM regularisation strength (default: chosen by cross-validation)"
+        )
 
     def handle(self, *args, **opts):
         try:
-            corpus = read_corpus(opts["data"], text_column=opts["text_column"], label_column=opts["label_column"])
+            corpus = read_corpus(
+                opts["data"],
+                text_column=opts["text_column"],
+                label_column=opts["label_column"],
+                title_column=opts["title_column"],
+            )
         except CorpusError as exc:
             raise CommandError(str(exc)) from exc
         if opts["include_corrections"]:
@@ -49,14 +65,20 @@ class Command(BaseCommand):
         try:
             if opts["holdout"] > 0:
                 metrics = self._holdout(corpus, opts["holdout"], opts["c"])
-                self.stdout.write(
-                    f"留出集评估：准确率 {metrics['accuracy']:.3f}，宏F1 {metrics['macro_f1']:.3f}（{metrics['n']}条）"
-                )
+                if metrics:
+                    self.stdout.write(
+                        f"留出集评估：准确率 {metrics['accuracy']:.3f}，宏F1 {metrics['macro_f1']:.3f}（{metrics['n']}条）"
+                    )
             started = time.perf_counter()
             clf = train(corpus, c=opts["c"])
         except (CorpusError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"训练完成：{time.perf_counter() - started:.1f}秒")
+        chosen = clf.selection
+        metrics["selection"] = {key: value for key, value in chosen.items() if key != "grid"}
+        self.stdout.write(
+            f"训练完成：{time.perf_counter() - started:.1f}秒；超参数（未指定的由交叉验证选定）：C={chosen['c']}，"
+            f"标题/开头权重 {chosen['lead_weight']}，NB混合 {chosen['nb_mix']}"
+        )
         out = Path(opts["out"])
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(clf.to_bytes())
@@ -68,7 +90,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"已启用模型版本 v{row.version}"))
 
     @staticmethod
-    def _holdout(corpus: Corpus, share: float, c: float) -> dict:
+    def _holdout(corpus: Corpus, share: float, c: float | None) -> dict:
         by_label: dict[str, list[int]] = {}
         for i, label in enumerate(corpus.labels):
             by_label.setdefault(label, []).append(i)
