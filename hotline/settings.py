@@ -357,9 +357,14 @@ HOTLINE = {
     # Routing: tickets whose category confidence reaches the threshold and whose place is known
     # dispatch themselves; the rest wait for a dispatcher with ranked suggestions.
     "AUTO_DISPATCH": envbool("HOTLINE_AUTO_DISPATCH", "True"),
-    # 0.95: bench/bench_routing.py measured 98.3% unit precision at 75.9% coverage (97.4% at 0.80);
+    # 0.95: bench/bench_routing.py measured 98.2% unit precision at 76.2% coverage (97.4% at 0.80);
     # set it from a city's own held-out figures (`evaluate_router`).
     "AUTO_DISPATCH_THRESHOLD": envfloat("HOTLINE_AUTO_DISPATCH_THRESHOLD", "0.95"),
+    # A text shorter than this (title + content, characters after cleaning, spaces not counted)
+    # waits for a dispatcher whatever its confidence: one calibration serves every length and is
+    # over-confident on the shortest (bench_routing at 0.95: 87.5% unit precision under 30
+    # characters, 93.3% on titles alone). 0 turns the rule off.
+    "AUTO_DISPATCH_MIN_CHARS": envint("HOTLINE_AUTO_DISPATCH_MIN_CHARS", "30"),
     "DUPLICATE_SAME_CALLER_DAYS": envint("HOTLINE_DUPLICATE_CALLER_DAYS", "30"),
     "DUPLICATE_SAME_PLACE_DAYS": envint("HOTLINE_DUPLICATE_PLACE_DAYS", "7"),
     "DUPLICATE_MIN_SIMILARITY": envfloat("HOTLINE_DUPLICATE_MIN_SIMILARITY", "0.3"),

@@ -33,7 +33,7 @@ from routing.classifier import KeywordClassifier
 from routing.models import ClassifierModel, RoutingDecision, TrainingExample
 from routing.places import PlaceMatch, gazetteer, match_place
 from routing.rules import Resolution, rules
-from routing.segmentation import tokens
+from routing.segmentation import clean, tokens
 
 logger = logging.getLogger(__name__)
 ROUTER_USERNAME = refcache.ROUTER_USERNAME
@@ -203,6 +203,14 @@ class Analysis:
         return f"智能派单：{self.first.reason}"
 
 
+def _text_size(ticket: Ticket) -> int:
+    """Characters of title and content after cleaning, spaces not counted; a content that only
+    repeats the title counts once."""
+    title, content = clean(ticket.title), clean(ticket.content)
+    text = title if content == title else f"{title}{content}"
+    return len("".join(text.split()))
+
+
 def route_analyse(ticket: Ticket) -> Analysis:
     """Classify, locate and find the responsible unit. Reads only cached reference data and the
     ticket in hand (which need not be saved yet), writes nothing."""
@@ -243,6 +251,8 @@ def route_analyse(ticket: Ticket) -> Analysis:
         hold = "没有可用的分类模型，也未选择分类"
     elif confidence < threshold:
         hold = f"分类置信度{confidence:.1%}低于自动派单阈值{threshold:.1%}"
+    elif not operator_chose and (size := _text_size(ticket)) < settings.HOTLINE["AUTO_DISPATCH_MIN_CHARS"]:
+        hold = f"诉求文字过短（{size}字），智能分类把握不足，请派单员确认"
     elif place.ambiguous and not place.street:
         hold = f"地点有重名：{'、'.join(place.ambiguous)}"
     elif first is None or first.unit is None:

@@ -53,6 +53,50 @@ def test_below_the_threshold_waits_for_a_dispatcher_with_ranked_suggestions(rout
     assert len(decision.predictions) == 3
 
 
+def _min_chars(settings, n: int) -> None:
+    settings.HOTLINE = {**settings.HOTLINE, "AUTO_DISPATCH_MIN_CHARS": n}
+
+
+def test_a_text_too_short_to_trust_waits_for_a_dispatcher_whatever_its_confidence(
+    router, flow, low_threshold, settings
+):
+    from routing.services import _text_size
+
+    ticket = new_ticket(
+        flow, title="饭馆油烟", content="望京西园小区楼下饭馆油烟很大，排烟管道对着窗户", address="望京西园社区"
+    )
+    size = _text_size(ticket)
+    assert size == 4 + 23  # spaces and nothing else left out
+    _min_chars(settings, size + 1)
+    decision = ticket_route(ticket=ticket)
+    ticket.refresh_from_db()
+    assert decision.auto_dispatched is False and ticket.status == TicketStatus.RECEIVED
+    assert decision.hold_reason == f"诉求文字过短（{size}字），智能分类把握不足，请派单员确认"
+    assert decision.suggestions[0]["unit"] == "chaoyang-wangjing"  # still offered to the dispatcher
+    assert ticket.category == router.category  # and the category still filled in
+
+    _min_chars(settings, size)  # long enough: exactly at the limit
+    again = new_ticket(
+        flow, title="饭馆油烟", content="望京西园小区楼下饭馆油烟很大，排烟管道对着窗户", address="望京西园社区"
+    )
+    assert ticket_route(ticket=again).auto_dispatched is True
+
+
+def test_a_content_that_repeats_the_title_counts_once_and_a_chosen_category_is_never_held(
+    router, flow, low_threshold, settings
+):
+    from routing.services import _text_size
+
+    _min_chars(settings, 30)
+    repeated = new_ticket(flow, title="楼下饭馆油烟很大", content=" 楼下饭馆油烟很大 ")
+    assert _text_size(repeated) == 8
+    assert "过短（8字）" in ticket_route(ticket=repeated).hold_reason
+    # An operator who picked the category took the decision the rule distrusts the model with.
+    chosen = new_ticket(flow, title="油烟", content="楼下饭馆油烟大", address="望京西园社区", category=router.category)
+    decision = ticket_route(ticket=chosen)
+    assert "过短" not in decision.hold_reason and decision.auto_dispatched is True
+
+
 def test_utility_fault_goes_to_the_utility(router, flow, low_threshold):
     ticket = new_ticket(
         flow, title="暖气不热", content="家里暖气一点都不热，室温只有十五度，老人受冻", address="三里屯"
