@@ -1,7 +1,7 @@
 """`make run`: prepare the database and demo data, then run web, worker and beat until Ctrl-C.
 
 It decides the environment before Django loads, so it must not import settings at module level:
-  - DATABASE_URL if set; else the local PostgreSQL if it answers; else an embedded SQLite file (WAL).
+  - DATABASE_URL if set; else the local PostgreSQL, its cluster started here if it is down.
   - CELERY_BROKER_URL if set; else the local Redis, started here if nothing answers on 6379.
 """
 
@@ -32,28 +32,53 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def _local_postgres() -> None:
+    """Connect to the local PostgreSQL as postgres and create the ``hotline`` database if missing."""
+    import psycopg
+
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3, autocommit=True
+    ) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'hotline'").fetchone():
+            conn.execute("CREATE DATABASE hotline")
+
+
+def _start_postgres() -> bool:
+    """Start the local Debian cluster (as .ci/run does); True if one was started."""
+    clusters = sorted(Path("/etc/postgresql").glob("*/main")) if Path("/etc/postgresql").is_dir() else []
+    if not clusters or not shutil.which("pg_ctlcluster"):
+        return False
+    version = clusters[-1].parent.name
+    say(f"数据库：本机 PostgreSQL 未运行，正在启动（pg_ctlcluster {version} main start）…")
+    done = subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        say(f"        启动失败：{(done.stderr or done.stdout).strip()[:300]}")
+        return False
+    for _ in range(30):
+        if port_open("127.0.0.1", 5432):
+            return True
+        time.sleep(1)
+    return False
+
+
 def choose_database(env: dict) -> None:
     if env.get("DATABASE_URL"):
         say(f"数据库：DATABASE_URL 已设置（{env['DATABASE_URL'].split('@')[-1]}）")
         return
     try:
-        import psycopg
-
-        with psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3, autocommit=True
-        ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'hotline'").fetchone()
-            if not exists:
-                conn.execute("CREATE DATABASE hotline")
-        env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/hotline"
-        say("数据库：本机 PostgreSQL 127.0.0.1:5432/hotline")
+        _local_postgres()
     except Exception as exc:
-        VAR.mkdir(exist_ok=True)
-        env["HOTLINE_SQLITE"] = "1"
-        say(
-            f"数据库：未连上本机 PostgreSQL（{type(exc).__name__}），改用内置 SQLite 文件 var/hotline.sqlite3（WAL 模式）。"
-        )
-        say("        SQLite 仅供试用；生产与测试请使用 PostgreSQL（设置 DATABASE_URL）。")
+        if not _start_postgres():
+            sys.exit(
+                f"[make run] 没有可用的 PostgreSQL（{type(exc).__name__}）：请安装并启动 PostgreSQL"
+                "（apt-get install postgresql，本机以 postgres 用户免密访问 127.0.0.1:5432），"
+                "或设置 DATABASE_URL 指向一个 PostgreSQL 数据库。"
+            )
+        _local_postgres()
+    env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/hotline"
+    say("数据库：本机 PostgreSQL 127.0.0.1:5432/hotline")
 
 
 def ensure_redis(env: dict) -> None:

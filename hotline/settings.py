@@ -124,24 +124,13 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-# DATABASE_URL wins. Without it, `make run` probes the local PostgreSQL and exports
-# DATABASE_URL itself, or sets HOTLINE_SQLITE=1 to fall back to an embedded file.
+# DATABASE_URL wins. Without it, the local PostgreSQL's `hotline` database (`make run` creates it,
+# starting the local cluster if it is down). PostgreSQL only: keyword search (tsvector + GIN), the
+# rollup queue's trigger and the deadline sweep's SKIP LOCKED have no SQLite equivalent.
 import dj_database_url  # noqa: E402
 
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
-elif envbool("HOTLINE_SQLITE", "False"):
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "hotline.sqlite3",
-            # WAL lets the web server, the worker and beat read while one of them writes.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
-                "transaction_mode": "IMMEDIATE",
-            },
-        }
-    }
 else:
     DATABASES = {"default": dj_database_url.parse("postgres://postgres@127.0.0.1:5432/hotline", conn_max_age=60)}
 # After a PostgreSQL restart, a pooled connection is dead: check it before use so the
