@@ -287,34 +287,20 @@ class RollupResult:
 
 
 def _try_lock() -> bool:
-    if connection.vendor != "postgresql":
-        return True  # SQLite serialises writers on its own
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK])
         return bool(cursor.fetchone()[0])
 
 
 def _lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
 def dirty_days(event_ids: Iterable[int] | None = None, *, in_batch: bool = False) -> set[dt.date]:
     """The days whose rows some events can change: their own, and for exemption decisions and
     edits, every day on which their ticket has an event. The events are given by id, or as the
-    refresh's batch (PostgreSQL, ``_take_batch``)."""
-    if connection.vendor != "postgresql":
-        events = TicketEvent.objects.filter(id__in=event_ids)
-        days = set(events.annotate(d=TruncDate("created_at")).values_list("d", flat=True).distinct())
-        retro = events.filter(kind__in=RETROACTIVE_KINDS).values("ticket_id")
-        days |= set(
-            TicketEvent.objects.filter(ticket_id__in=retro)
-            .annotate(d=TruncDate("created_at"))
-            .values_list("d", flat=True)
-            .distinct()
-        )
-        return days
+    refresh's batch (``_take_batch``)."""
     # Driven from the (small) batch, probing the trail by primary key: a planner left to itself
     # may hash the whole trail to find a few thousand rows.
     if in_batch:  # the refresh's batch (_take_batch)
@@ -340,17 +326,11 @@ def recompute(days: Iterable[dt.date]) -> list[dt.date]:
 
     Re-summing a month costs ~200k day rows at city scale; instead the month rows get the
     difference between the days' old and new sums (PostgreSQL), which is what keeps a day's
-    refresh within its budget. SQLite, the development fallback, simply re-sums the months.
+    refresh within its budget.
     """
     days = set(days)
     ranges = day_ranges(days)
     months = sorted({month_start(d) for d in days})
-    if connection.vendor != "postgresql":
-        for start, end in ranges:
-            _recompute_days(start, end)
-        for month in months:
-            _recompute_months(month, next_month(month))
-        return months
     with connection.cursor() as cursor:
         # The day queries carry a dozen FILTERed aggregates: PostgreSQL's JIT would spend ~1 s
         # compiling them to run for 10 ms (also off for every connection, see settings).
@@ -472,7 +452,7 @@ def _snapshot() -> None:
     its queue row survives, and then be added a second time by the next append fold.
     """
     # Nested in a caller's transaction (tests do that), the caller's snapshot rules.
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+    if len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
@@ -486,7 +466,7 @@ def _consume_days(ranges: list[tuple[dt.date, dt.date]]) -> int:
 
 
 def _has_retroactive() -> bool:
-    """Whether the batch (PostgreSQL) changes what earlier, already folded events count as.
+    """Whether the batch changes what earlier, already folded events count as.
 
     An edit is retroactive only for events of its ticket folded in earlier: the router's
     category on a call just taken usually travels in the same batch as the call itself, and
@@ -552,24 +532,15 @@ def rollups_refresh(*, batch: int = QUEUE_BATCH) -> RollupResult:
         if not _try_lock():
             result.skipped = True
             return result
-        if connection.vendor == "postgresql":
-            result.events = _take_batch(batch)
-            if result.events and not _has_retroactive():
-                result.mode = "append"
-                result.days, result.months = _fold(BatchEvent.objects.all())
-            elif result.events:
-                result.mode = "recompute"
-                result.days = sorted(dirty_days(in_batch=True))
-                result.months = recompute(result.days)
-                result.events += _consume_days(day_ranges(result.days))
-        else:  # SQLite, the development fallback: recompute the days the queued events touch
-            ids = list(RollupQueue.objects.order_by("event_id").values_list("event_id", flat=True)[:batch])
-            if ids:
-                result.events = RollupQueue.objects.filter(event_id__in=ids).delete()[0]
-                result.mode = "recompute"
-                result.days = sorted(dirty_days(ids))
-                result.months = recompute(result.days)
-                result.events += _consume_days(day_ranges(result.days))
+        result.events = _take_batch(batch)
+        if result.events and not _has_retroactive():
+            result.mode = "append"
+            result.days, result.months = _fold(BatchEvent.objects.all())
+        elif result.events:
+            result.mode = "recompute"
+            result.days = sorted(dirty_days(in_batch=True))
+            result.months = recompute(result.days)
+            result.events += _consume_days(day_ranges(result.days))
     result.seconds = time.perf_counter() - began
     return result
 
@@ -619,7 +590,7 @@ class DayAdd:
 
 
 def _fold(events: QuerySet[BatchEvent]) -> tuple[list[dt.date], list[dt.date]]:
-    """Add the counts of these (non-retroactive) events to the day and month rows (PostgreSQL)."""
+    """Add the counts of these (non-retroactive) events to the day and month rows."""
     days = sorted(set(events.annotate(d=TruncDate("created_at")).order_by().values_list("d", flat=True).distinct()))
     unit_month, intake_month = DELTAS
     with connection.cursor() as cursor:
