@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db.models import Func, QuerySet, Value
 
-from routing.segmentation import is_word, tokens
+from routing.segmentation import dictionary, tokens
 
 CONFIG = "simple"
 # A query that is a ticket number (YYYYMMDD + sequence, or an imported/generated number with a
@@ -45,6 +45,7 @@ def _expand(words: Iterable[str]) -> list[str]:
     """The words plus the dictionary words inside the longer ones, as jieba's search mode does
     (``cut_for_search``): 酒仙桥街道 also yields 街道 and 酒仙桥, so a search for the short form
     finds the long one. Order kept, duplicates dropped."""
+    is_word = dictionary().is_word  # once per document, not once per candidate part
     seen: dict[str, None] = {}
     for word in words:
         n = len(word) if _ALL_HAN.fullmatch(word) else 0  # latin words are not made of dictionary words

@@ -261,7 +261,7 @@ class Dictionary:
         ).hexdigest()[:20]
         from django.conf import settings
 
-        folder = Path(getattr(settings, "HOTLINE_CACHE_DIR", None) or tempfile.gettempdir()) / "hotline-segmentation"
+        folder = Path(settings.HOTLINE_CACHE_DIR or tempfile.gettempdir()) / "hotline-segmentation"
         return folder / f"dict-{key}"
 
     @classmethod
@@ -308,11 +308,6 @@ def dictionary() -> Dictionary:
             if _dictionary is None:
                 _dictionary = Dictionary.load(_domain_words())
     return _dictionary
-
-
-def is_word(word: str) -> bool:
-    """Whether ``word`` is in the dictionary (jieba's or the domain's)."""
-    return dictionary().is_word(word)
 
 
 def warm_up() -> None:
